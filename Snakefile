@@ -1,0 +1,51 @@
+# hlsnake: cross-stage design flows for neural networks on FPGAs.
+#
+#   snakemake --cores all                      # the designs of config/config.yaml
+#   snakemake --cores all --configfile my.yaml
+#
+# Every stage writes into a directory named by its parameters, nested under the stage
+# it starts from; see src/hlsnake/designs.py.
+import os
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+from hlsnake import config as hlsnake_config
+from hlsnake import designs as hlsnake_designs
+
+
+# The embedded default, unless the user gives --configfile (then theirs replaces it whole:
+# a partial merge would mix the default's designs into theirs).
+if not workflow.overwrite_configfiles:
+    workflow.configfile(os.path.join(workflow.basedir, "config", "config.yaml"))
+
+
+# Validate before any work: a bad value stops here, naming its key, without a traceback.
+try:
+    _validated = hlsnake_config.validate(config)
+except hlsnake_config.ConfigError as err:
+    sys.stderr.write(f"hlsnake: configuration error: {err}\n")
+    sys.exit(1)
+config.clear()
+config.update(_validated)
+
+RESULTS = config["results"]
+DESIGNS = hlsnake_designs.config_designs(config)
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/prune.smk"
+include: "rules/quantize.smk"
+include: "rules/hls.smk"
+include: "rules/synth.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        summary_files(DESIGNS),

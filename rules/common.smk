@@ -1,0 +1,27 @@
+# Path helpers and wildcard constraints shared by every rule.
+from hlsnake.designs import NAME_PATTERN, hls_stage_regex, model_stage_regex, parse_design_path
+
+
+wildcard_constraints:
+    dataset=NAME_PATTERN,
+    model=NAME_PATTERN,
+    parent=model_stage_regex(RESULTS),
+    hlsdir=hls_stage_regex(RESULTS),
+    sparsity=r"0\.\d{2}",
+    wbits=r"\d+(-\d+)*",
+    abits=r"\d+(-\d+)*",
+    rf=r"\d+",
+    strategy="latency|resource",
+    io="parallel|stream",
+    backend="[a-z]+",
+
+
+def data_file(stage_dir):
+    """The data split of the data set a stage belongs to."""
+    design = parse_design_path(stage_dir)
+    return f"{design.results}/{design.dataset}/data/split.npz"
+
+
+def summary_files(designs):
+    roots = sorted({d.root for d in designs})
+    return [f"{root}/{name}" for root in roots for name in ("summary.csv", "summary.png")]

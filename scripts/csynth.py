@@ -1,0 +1,5 @@
+from pathlib import Path
+
+from hlsnake import stages
+
+stages.csynth(Path(snakemake.input.layers).parent, snakemake.output[0], snakemake.wildcards.backend)

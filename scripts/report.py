@@ -1,0 +1,9 @@
+from hlsnake import report
+from hlsnake.designs import parse_design_path
+
+frame = report.write(
+    [parse_design_path(path) for path in snakemake.params.designs],
+    snakemake.output.csv,
+    snakemake.output.png,
+)
+print(frame.drop(columns=["design", "dataset", "model"]).to_string(index=False), flush=True)

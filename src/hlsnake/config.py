@@ -1,0 +1,160 @@
+"""Configuration: JSON-schema validation with defaults, then the checks a schema cannot
+express (files, columns, per-layer list lengths, tools). Every problem is reported with
+the config key, file or column it concerns, before any work starts."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path, PurePosixPath
+
+import jsonschema
+import yaml
+
+from . import data, designs, synth
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the key (or file, column) at fault."""
+
+
+def _key(path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _with_defaults(validator_class):
+    """A validator that fills in the ``default`` of every property it visits."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        where = f" in {key}" if error.absolute_path else ""
+        return f"unknown key(s) {', '.join(map(repr, extra))}{where}; expected one of: {', '.join(allowed)}"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # report the alternative that got furthest, not "is not valid under any of the given schemas"
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        return _describe(deepest) if deepest.absolute_path != error.absolute_path else f"{key}: {deepest.message}"
+    return f"{key}: {error.message}"
+
+
+def load_schema(path=None) -> dict:
+    path = Path(path or SCHEMA_PATH)
+    if not path.is_file():
+        raise ConfigError(f"config schema {path} not found (run from the hlsnake repository)")
+    return yaml.safe_load(path.read_text())
+
+
+def validate(raw: dict | None, schema_path=None, check_files: bool = True) -> dict:
+    """Return the config with defaults filled in, or raise :class:`ConfigError`."""
+    config = copy.deepcopy(dict(raw or {}))
+    schema = load_schema(schema_path)
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("\n".join(dict.fromkeys(_describe(e) for e in errors)))
+    _check_semantics(config, check_files)
+    return config
+
+
+def load(path, overrides: dict | None = None, schema_path=None) -> dict:
+    """Read a YAML config file, apply overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    raw.update(overrides or {})
+    return validate(raw, schema_path)
+
+
+# -- checks beyond the schema ---------------------------------------------------------
+
+
+def _check_semantics(config: dict, check_files: bool) -> None:
+    _check_results(config["results"])
+    _check_dataset(config, check_files)
+    _check_designs(config)
+    try:
+        synth.require_backend(config["synth"]["backend"])
+    except synth.BackendUnavailable as err:
+        raise ConfigError(str(err)) from None
+
+
+def _check_results(results: str) -> None:
+    parts = PurePosixPath(results).parts
+    if PurePosixPath(results).is_absolute() or ".." in parts or "train" in parts:
+        raise ConfigError(f"results: {results!r} must be a relative path inside the working directory, without '..' or 'train'")
+
+
+def _check_dataset(config: dict, check_files: bool) -> None:
+    ds, model = config["dataset"], config["model"]
+    if ds["test_fraction"] + ds["validation_fraction"] >= 0.8:
+        raise ConfigError("dataset.test_fraction + dataset.validation_fraction must leave at least 20% for training")
+    if ds["name"] == "file":
+        if not ds["path"]:
+            raise ConfigError("dataset.path is required when dataset.name is 'file'")
+        if not ds["label"]:
+            raise ConfigError("dataset.label (the label column) is required when dataset.name is 'file'")
+    if model["type"] == "cnn" and ds["name"] == "jets":
+        raise ConfigError("model.type: cnn needs image data; the jets data set is 16 features (use model.type: mlp)")
+    if model["type"] == "cnn" and ds["name"] == "file" and not ds["image_shape"]:
+        raise ConfigError("model.type: cnn needs dataset.image_shape (height, width, channels) for a file data set")
+    if check_files and ds["path"]:
+        try:
+            if ds["name"] == "file":
+                data.read_labelled_file(ds["path"], ds["label"])
+            else:
+                data.read_labelled_file(ds["path"], ds["label"] or data.JET_LABEL, data.JET_FEATURES)
+        except data.DataError as err:
+            raise ConfigError(f"dataset.path: {err}") from None
+
+
+def _check_bits(bits, count: int, key: str) -> None:
+    if isinstance(bits, list) and len(bits) != count:
+        raise ConfigError(f"{key}: {len(bits)} per-layer widths given, but the model has {count} such layers")
+
+
+def layer_counts(model: dict) -> tuple[int, int]:
+    """(layers with weights, hidden activations) of a model spec, without building it."""
+    hidden = len(model["hidden"])
+    convs = len(model["filters"]) if model["type"] == "cnn" else 0
+    return convs + hidden + 1, convs + hidden
+
+
+def _check_designs(config: dict) -> None:
+    n_weight, n_act = layer_counts(config["model"])
+    flows = designs.config_flows(config)
+    if not flows:
+        raise ConfigError("designs: no design to build (set designs.baseline, designs.grid or designs.flows)")
+    for i, flow in enumerate(flows):
+        for step in flow:
+            (task, knobs), = step.items()
+            knobs = knobs or {}
+            if task == "prune" and round(knobs["sparsity"], 2) != knobs["sparsity"]:
+                raise ConfigError(f"sparsity {knobs['sparsity']}: use at most two decimals (e.g. 0.75)")
+            if task == "quantize":
+                _check_bits(knobs["weight_bits"], n_weight, "weight_bits")
+                _check_bits(knobs.get("activation_bits"), n_act, "activation_bits")
+        tasks = [next(iter(step)) for step in flow]
+        if "hls" in tasks and tasks.index("hls") != len(tasks) - 1:
+            raise ConfigError(f"designs.flows[{i}]: the hls step must come last (once)")

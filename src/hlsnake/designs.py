@@ -1,0 +1,309 @@
+"""Designs as paths: a design flow is an ordered list of steps, and its path is the
+nesting of one directory per step, each named by the step's own parameters.
+
+    results/digits/mlp/train/prune_s0.50/quant_w6_a6/hls_rf1_latency_parallel/synth_estimate
+
+Every stage is cached by its inputs, designs that share a prefix share its work, and
+the order of the tasks is visible in the path. This module is the single place that
+formats and parses step directory names (floats with a fixed number of decimals, so
+that one point never gets two directories).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Callable
+
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+def _bits_text(bits) -> str:
+    if isinstance(bits, (list, tuple)):
+        return "-".join(str(int(b)) for b in bits)
+    return str(int(bits))
+
+
+def _bits_value(text: str):
+    parts = [int(p) for p in text.split("-")]
+    return parts[0] if len(parts) == 1 else parts
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """How one task names its output directory: ``<prefix>_<encoded knobs>``."""
+
+    task: str
+    prefix: str
+    pattern: str  # regex of the part after "<prefix>_", with named groups
+    format: Callable[[dict], str]
+    parse: Callable[[re.Match], dict]
+    model_stage: bool  # True: the stage outputs a Keras model that later steps build on
+
+    def dirname(self, knobs: dict) -> str:
+        name = f"{self.prefix}_{self.format(knobs)}"
+        if not re.fullmatch(self.regex, name):  # pragma: no cover - guards the formatters
+            raise ValueError(f"{self.task}: cannot encode {knobs!r} as a directory name")
+        return name
+
+    @property
+    def regex(self) -> str:
+        return f"{self.prefix}_{self.pattern}"
+
+
+STRATEGIES = ("latency", "resource")
+IO_TYPES = {"io_parallel": "parallel", "io_stream": "stream"}
+_IO_BY_SHORT = {v: k for k, v in IO_TYPES.items()}
+
+STEP_KINDS: dict[str, StepKind] = {
+    kind.task: kind
+    for kind in (
+        StepKind(
+            task="scale",
+            prefix="scale",
+            pattern=r"f(?P<width_factor>\d\.\d{3})",
+            format=lambda k: f"f{k['width_factor']:.3f}",
+            parse=lambda m: {"width_factor": float(m["width_factor"])},
+            model_stage=True,
+        ),
+        StepKind(
+            task="prune",
+            prefix="prune",
+            pattern=r"s(?P<sparsity>0\.\d{2})",
+            format=lambda k: f"s{k['sparsity']:.2f}",
+            parse=lambda m: {"sparsity": float(m["sparsity"])},
+            model_stage=True,
+        ),
+        StepKind(
+            task="quantize",
+            prefix="quant",
+            pattern=r"w(?P<weight_bits>\d+(?:-\d+)*)_a(?P<activation_bits>\d+(?:-\d+)*)",
+            format=lambda k: f"w{_bits_text(k['weight_bits'])}_a{_bits_text(k['activation_bits'])}",
+            parse=lambda m: {
+                "weight_bits": _bits_value(m["weight_bits"]),
+                "activation_bits": _bits_value(m["activation_bits"]),
+            },
+            model_stage=True,
+        ),
+        StepKind(
+            task="hls",
+            prefix="hls",
+            pattern=r"rf(?P<reuse_factor>\d+)_(?P<strategy>latency|resource)_(?P<io>parallel|stream)",
+            format=lambda k: f"rf{int(k['reuse_factor'])}_{k['strategy'].lower()}_{IO_TYPES[k['io_type']]}",
+            parse=lambda m: {
+                "reuse_factor": int(m["reuse_factor"]),
+                "strategy": m["strategy"],
+                "io_type": _IO_BY_SHORT[m["io"]],
+            },
+            model_stage=False,
+        ),
+        StepKind(
+            task="synth",
+            prefix="synth",
+            pattern=r"(?P<backend>[a-z]+)",
+            format=lambda k: k["backend"],
+            parse=lambda m: {"backend": m["backend"]},
+            model_stage=False,
+        ),
+    )
+}
+_KIND_BY_PREFIX = {kind.prefix: kind for kind in STEP_KINDS.values()}
+MODEL_TASKS = tuple(t for t, k in STEP_KINDS.items() if k.model_stage)
+
+
+@dataclass(frozen=True)
+class Step:
+    task: str
+    knobs: tuple  # sorted (key, value) pairs; hashable
+
+    @classmethod
+    def make(cls, task: str, **knobs) -> "Step":
+        frozen = {k: tuple(v) if isinstance(v, list) else v for k, v in knobs.items()}
+        return cls(task, tuple(sorted(frozen.items())))
+
+    @property
+    def params(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.knobs}
+
+    @property
+    def dirname(self) -> str:
+        return STEP_KINDS[self.task].dirname(self.params)
+
+
+@dataclass(frozen=True)
+class Design:
+    """One design: where its data and model come from, and its ordered steps."""
+
+    results: str
+    dataset: str
+    model: str
+    steps: tuple[Step, ...]
+
+    @property
+    def root(self) -> str:
+        return f"{self.results}/{self.dataset}/{self.model}"
+
+    @property
+    def path(self) -> str:
+        return "/".join([self.root, "train", *(s.dirname for s in self.steps)])
+
+    def stage_paths(self) -> list[str]:
+        """The directory of every stage of this design, upstream first."""
+        parts = [self.root, "train"]
+        out = ["/".join(parts)]
+        for step in self.steps:
+            parts.append(step.dirname)
+            out.append("/".join(parts))
+        return out
+
+    @property
+    def hls_path(self) -> str:
+        return self.stage_paths()[self._hls_index + 1]
+
+    @property
+    def model_path(self) -> str:
+        """The last stage that holds a Keras model (the one the hls step converts)."""
+        return self.stage_paths()[self._hls_index]
+
+    @property
+    def _hls_index(self) -> int:
+        return [s.task for s in self.steps].index("hls")
+
+    @property
+    def label(self) -> str:
+        """Short name for plots: the model steps, e.g. ``prune_s0.50 quant_w4_a4``."""
+        names = [s.dirname for s in self.steps if STEP_KINDS[s.task].model_stage]
+        return " ".join(names) or "float"
+
+    def params(self) -> dict:
+        """Flat parameters of the design for tables: the knobs of every step."""
+        flat: dict = {"flow": ">".join(s.task for s in self.steps if s.task not in ("hls", "synth"))}
+        for step in self.steps:
+            for key, value in step.params.items():
+                flat[key] = "-".join(map(str, value)) if isinstance(value, list) else value
+        return flat
+
+
+def parse_design_path(path: str) -> Design:
+    """Inverse of :attr:`Design.path`: read a design back from its directory."""
+    parts = PurePosixPath(path).parts
+    try:
+        train_at = parts.index("train")
+    except ValueError:
+        raise ValueError(f"not a design path (no 'train' stage): {path}") from None
+    if train_at < 3:
+        raise ValueError(f"not a design path (expected <results>/<dataset>/<model>/train/...): {path}")
+    steps = []
+    for name in parts[train_at + 1 :]:
+        prefix = name.split("_", 1)[0]
+        kind = _KIND_BY_PREFIX.get(prefix)
+        match = re.fullmatch(kind.regex, name) if kind else None
+        if not match:
+            raise ValueError(f"unknown stage directory {name!r} in {path}")
+        steps.append(Step.make(kind.task, **kind.parse(match)))
+    return Design(
+        results="/".join(parts[: train_at - 2]),
+        dataset=parts[train_at - 2],
+        model=parts[train_at - 1],
+        steps=tuple(steps),
+    )
+
+
+def _plain(regex: str) -> str:
+    """Without named groups: Snakemake adds its own around wildcard constraints."""
+    return re.sub(r"\(\?P<\w+>", "(?:", regex)
+
+
+def model_stage_regex(results: str) -> str:
+    """Regex for a directory holding a Keras model: the train stage or a model step after it."""
+    kinds = "|".join(STEP_KINDS[t].regex for t in MODEL_TASKS)
+    return _plain(rf"{re.escape(results)}/{NAME_PATTERN}/{NAME_PATTERN}/train(?:/(?:{kinds}))*")
+
+
+def hls_stage_regex(results: str) -> str:
+    """Regex for an hls stage directory (a model stage followed by an hls step)."""
+    return model_stage_regex(results) + "/" + _plain(STEP_KINDS["hls"].regex)
+
+
+# -- designs listed in the config ---------------------------------------------------
+
+
+def _hls_step(config: dict, **override) -> Step:
+    hls = config["hls"]
+    knobs = {"reuse_factor": hls["reuse_factor"], "strategy": hls["strategy"].lower(), "io_type": hls["io_type"]}
+    knobs.update({k: (v.lower() if k == "strategy" else v) for k, v in override.items()})
+    return Step.make("hls", **knobs)
+
+
+def _finish(config: dict, steps: list[Step]) -> tuple[Step, ...]:
+    """Every design ends with an hls step (config defaults when absent) and a synth step."""
+    if not any(s.task == "hls" for s in steps):
+        steps.append(_hls_step(config))
+    steps.append(Step.make("synth", backend=config["synth"]["backend"]))
+    return tuple(steps)
+
+
+def flow_steps(config: dict, flow: list) -> tuple[Step, ...]:
+    """Turn a flow from the config (a list of ``{task: {knob: value}}``) into steps."""
+    steps = []
+    for item in flow:
+        (task, knobs), = item.items()
+        knobs = dict(knobs or {})
+        if task == "hls":
+            steps.append(_hls_step(config, **knobs))
+        elif task == "quantize":
+            knobs.setdefault("activation_bits", knobs["weight_bits"])
+            steps.append(Step.make(task, **knobs))
+        else:
+            steps.append(Step.make(task, **knobs))
+    return _finish(config, steps)
+
+
+def grid_flows(grid: dict) -> list[list[dict]]:
+    """The flows of a grid: prune (when sparsity > 0) -> quantize (when bits given) -> hls."""
+    flows = []
+    activation_bits = grid.get("activation_bits") or [None]
+    for sparsity, wbits, abits, rf in itertools.product(
+        grid["sparsity"], grid["weight_bits"], activation_bits, grid["reuse_factor"]
+    ):
+        flow: list[dict] = []
+        if sparsity:
+            flow.append({"prune": {"sparsity": sparsity}})
+        if wbits is not None:
+            flow.append({"quantize": {"weight_bits": wbits, "activation_bits": abits if abits is not None else wbits}})
+        flow.append({"hls": {"reuse_factor": rf}})
+        flows.append(flow)
+    return flows
+
+
+def config_flows(config: dict) -> list[list[dict]]:
+    """All flows the config asks for: the baseline, the grid, and the explicit flows."""
+    spec = config["designs"]
+    flows: list[list[dict]] = []
+    if spec.get("baseline", True):
+        flows.append([])
+    if spec.get("grid"):
+        flows.extend(grid_flows(spec["grid"]))
+    flows.extend(spec.get("flows") or [])
+    return flows
+
+
+def config_designs(config: dict) -> list[Design]:
+    """Every design of the config, without duplicates, in a stable order."""
+    seen: dict[str, Design] = {}
+    for flow in config_flows(config):
+        design = Design(
+            results=config["results"],
+            dataset=dataset_tag(config),
+            model=config["model"]["name"],
+            steps=flow_steps(config, flow),
+        )
+        seen.setdefault(design.path, design)
+    return list(seen.values())
+
+
+def dataset_tag(config: dict) -> str:
+    ds = config["dataset"]
+    return ds.get("tag") or ds["name"]
