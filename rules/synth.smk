@@ -3,8 +3,12 @@ rule csynth:
     input:
         layers="{hlsdir}/layers.json",
         weights="{hlsdir}/weights.npz",
+        data=lambda w: data_file(w.hlsdir),
     output:
         "{hlsdir}/synth_{backend}/resources.json",
+    params:
+        hls=config["hls"],
+        synth=config["synth"],
     resources:
         mem_mb=2000,
         runtime=30,

@@ -187,15 +187,24 @@ def load_description(hls_dir) -> tuple[dict, dict]:
     return description, weights
 
 
-def csynth(hls_dir, out_path, backend: str) -> dict:
-    from .synth import estimate
+def csynth(hls_dir, out_path, backend: str, hls_cfg: dict, synth_cfg: dict, data_path) -> dict:
+    """Resources and latency of the design in ``hls_dir`` from the synthesis backend."""
+    from . import synth
 
-    start = time.time()
-    if backend != "estimate":  # the config check stops vendor backends without their tool
-        raise NotImplementedError(f"synthesis backend {backend!r} is not available in this version")
-    description, weights = load_description(hls_dir)
-    result = estimate.estimate(description["layers"], weights, description["clock_period"])
+    start, hls_dir, out_path = time.time(), Path(hls_dir), Path(out_path)
+    job = synth.SynthJob(
+        hls_dir=hls_dir,
+        model_dir=hls_dir.parent,
+        data_path=Path(data_path),
+        out_dir=out_path.parent,
+        hls=hls_cfg,
+        synth=synth_cfg,
+    )
+    result = synth.run(backend, job)
     result["seconds"] = time.time() - start
     write_json(out_path, result)
-    _log(f"csynth ({backend}): {out_path}: DSP {result['DSP']}, LUT {result['LUT']}, latency {result['latency_cycles']} cycles")
+    _log(
+        f"csynth ({result['source']}): {out_path}: DSP {result['DSP']}, LUT {result['LUT']}, "
+        f"latency {result['latency_cycles']} cycles"
+    )
     return result

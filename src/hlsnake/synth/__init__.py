@@ -1,32 +1,80 @@
 """Synthesis backends: each turns an hls4ml design into resources and latency.
 
-``estimate`` needs no tool. The vendor backends need their HLS tool on PATH; the
-config check stops a run before any work when the tool is missing.
+A backend is registered in :data:`BACKENDS` under its config name (``synth.backend``).
+``available()`` says whether it can run on this machine (its tool is installed);
+``run(job)`` does the work and returns the resource record that is written to
+``resources.json``. Every record names its ``source``.
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
-# backend -> executables that provide it (any one of them)
-TOOLS = {
-    "vitis": ("vitis_hls", "vitis-run"),
-    "vivado": ("vivado_hls",),
-}
-BACKENDS = ("estimate", "vitis", "vivado")
+
+@dataclass(frozen=True)
+class SynthJob:
+    """Everything a backend may need about one design."""
+
+    hls_dir: Path  # the hls stage: layers.json, weights.npz, prj/ (the hls4ml project)
+    model_dir: Path  # the model stage the hls step converted: model.h5
+    data_path: Path  # the data split (for bit-exactness checks)
+    out_dir: Path  # where resources.json goes; scratch files may go here too
+    hls: dict  # the hls section of the config
+    synth: dict  # the synth section of the config
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    run: Callable[[SynthJob], dict]
+    tools: tuple[str, ...] = ()  # executables that provide it (any one of them)
+    describe: str = ""
+    extra_check: Callable[[], str | None] | None = field(default=None)
+
+    def missing(self) -> str | None:
+        """Why the backend cannot run here, or None."""
+        if self.tools and not any(shutil.which(tool) for tool in self.tools):
+            return f"needs {' or '.join(self.tools)} on PATH, and it is not installed here"
+        return self.extra_check() if self.extra_check else None
 
 
 class BackendUnavailable(RuntimeError):
     pass
 
 
-def require_backend(backend: str) -> None:
-    """Raise with the missing tool and the config key to change when ``backend`` cannot run here."""
-    if backend not in BACKENDS:
-        raise BackendUnavailable(f"unknown synthesis backend {backend!r} (config key synth.backend); known: {', '.join(BACKENDS)}")
-    tools = TOOLS.get(backend, ())
-    if tools and not any(shutil.which(tool) for tool in tools):
+def _run_estimate(job: SynthJob) -> dict:
+    from ..stages import load_description
+    from . import estimate
+
+    description, weights = load_description(job.hls_dir)
+    return estimate.estimate(description["layers"], weights, description["clock_period"])
+
+
+BACKENDS: dict[str, Backend] = {
+    "estimate": Backend("estimate", _run_estimate, describe="hlsnake's estimator (instant, no tool)"),
+}
+
+
+def register(backend: Backend) -> None:
+    BACKENDS[backend.name] = backend
+
+
+def require_backend(name: str) -> None:
+    """Raise with the missing tool and the config key to change when ``name`` cannot run here."""
+    if name not in BACKENDS:
         raise BackendUnavailable(
-            f"synthesis backend {backend!r} needs {' or '.join(tools)} on PATH, and it is not installed here; "
-            "set synth.backend: estimate (or install and source the vendor tool)"
+            f"unknown synthesis backend {name!r} (config key synth.backend); known: {', '.join(BACKENDS)}"
         )
+    reason = BACKENDS[name].missing()
+    if reason:
+        raise BackendUnavailable(
+            f"synthesis backend {name!r} {reason}; set synth.backend: estimate (or install the tool)"
+        )
+
+
+def run(name: str, job: SynthJob) -> dict:
+    require_backend(name)
+    return BACKENDS[name].run(job)

@@ -1,0 +1,67 @@
+"""Shared test fixtures: paths to the repository and the shared fixtures, and a runner
+for the real Snakemake workflow in a scratch directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+HLS_REPORTS = FIXTURES / "hls_reports"
+JET_MODELS = FIXTURES / "models" / "jet_dnn"
+
+
+def require_fixtures(path: Path = FIXTURES) -> Path:
+    """Skip (saying why) where the shared fixtures folder is absent."""
+    if not path.exists():
+        pytest.skip(f"shared fixtures not found at {path} (they live beside the project, in ../shared)")
+    return path
+
+
+def snakemake_cmd() -> list[str]:
+    exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which("snakemake")
+    return [exe] if exe else [sys.executable, "-m", "snakemake"]
+
+
+def run_workflow(workdir: Path, config: dict | None = None, *args: str, check: bool = True, timeout: int = 1800):
+    """Run the real workflow in ``workdir`` (config written to workdir/config.yaml)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [*snakemake_cmd(), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
+    if config is not None:
+        path = workdir / "config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        cmd += ["--configfile", str(path)]
+    cmd += list(args)
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def tiny_config(**overrides) -> dict:
+    """A config that runs in well under a minute per design on 2 cores."""
+    config = {
+        "results": "results",
+        "seed": 3,
+        "dataset": {"name": "digits"},
+        "model": {"name": "mlp", "type": "mlp", "hidden": [16]},
+        "train": {"epochs": 25, "patience": 5, "learning_rate": 0.005},
+        "prune": {"epochs": 6, "recovery_epochs": 2, "learning_rate": 0.002},
+        "quantize": {"epochs": 6, "learning_rate": 0.002},
+        "designs": {"baseline": False, "grid": {"sparsity": [0.0], "weight_bits": [6], "reuse_factor": [1]}},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    return config
