@@ -114,14 +114,20 @@ def read_labelled_file(path, label: str, feature_columns=None, min_per_class: in
     return Table(frame[feature_columns].to_numpy(dtype=np.float32), labels.to_numpy(), feature_columns)
 
 
+def _text(value) -> str:
+    """A label as the user wrote it: 1, or 'g' (not np.int64(1))."""
+    value = value.item() if hasattr(value, "item") else value
+    return repr(value)
+
+
 def check_class_counts(labels: np.ndarray, min_per_class: int, where: str) -> None:
     classes, counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
-        raise DataError(f"{where}: only one class ({classes[0]!r}); a classifier needs at least two")
+        raise DataError(f"{where}: only one class ({_text(classes[0])}); a classifier needs at least two")
     for cls, count in zip(classes, counts):
         if count < min_per_class:
             raise DataError(
-                f"{where}: class {cls!r} has only {count} sample(s); at least {min_per_class} are needed "
+                f"{where}: class {_text(cls)} has only {count} sample(s); at least {min_per_class} are needed "
                 "to split into train/validation/test"
             )
 

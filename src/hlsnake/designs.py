@@ -113,6 +113,14 @@ _KIND_BY_PREFIX = {kind.prefix: kind for kind in STEP_KINDS.values()}
 MODEL_TASKS = tuple(t for t, k in STEP_KINDS.items() if k.model_stage)
 
 
+def _canonical(value):
+    """One spelling per point: a per-layer list whose entries are all equal is the
+    uniform value (so [6, 6, 6] and 6 share a directory); lists become tuples."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if len(set(value)) == 1 else tuple(value)
+    return value
+
+
 @dataclass(frozen=True)
 class Step:
     task: str
@@ -120,8 +128,7 @@ class Step:
 
     @classmethod
     def make(cls, task: str, **knobs) -> "Step":
-        frozen = {k: tuple(v) if isinstance(v, list) else v for k, v in knobs.items()}
-        return cls(task, tuple(sorted(frozen.items())))
+        return cls(task, tuple(sorted((k, _canonical(v)) for k, v in knobs.items())))
 
     @property
     def params(self) -> dict:

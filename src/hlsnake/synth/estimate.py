@@ -126,7 +126,7 @@ def _elementwise(layer: dict, clock_ns: float, c: dict) -> dict:
 ZERO_COST = ("Input", "Reshape", "Transpose", "Flatten")
 
 
-def estimate(layers: list[dict], weights: dict[str, np.ndarray], clock_ns: float, coefficients: dict | None = None) -> dict:
+def estimate(layers: list[dict], weights: dict[str, np.ndarray], clock_ns: float, coefficients: dict | None = None, mul_impl: str = "auto") -> dict:
     """Resources and latency of a described hls4ml design (see :func:`hlsnake.hls.describe`)."""
     c = {**COEFFICIENTS, **(coefficients or {})}
     per_layer = []

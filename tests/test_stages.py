@@ -1,0 +1,70 @@
+"""Each stage with the real library, on digits with a tiny MLP."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hlsnake import stages
+
+FIT = {"epochs": 20, "batch_size": 64, "learning_rate": 0.005, "patience": 4, "recovery_epochs": 2}
+TUNE = {"epochs": 5, "batch_size": 64, "learning_rate": 0.002, "patience": 3, "recovery_epochs": 2}
+HLS = {"backend": "Vitis", "part": "xcu250-figd2104-2L-e", "clock_period": 5, "default_precision": "ap_fixed<16,6>"}
+MODEL = {"name": "mlp", "type": "mlp", "hidden": [16]}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stages")
+    data_path = root / "results/digits/data/split.npz"
+    stages.prepare_data({"name": "digits", "test_fraction": 0.2, "validation_fraction": 0.2, "max_samples": None}, 0, data_path)
+    train_dir = root / "results/digits/mlp/train"
+    metrics = stages.train(data_path, train_dir, MODEL, FIT, seed=1)
+    return data_path, train_dir, metrics
+
+
+def test_train_beats_chance_and_records_metrics(trained):
+    _, train_dir, metrics = trained
+    assert metrics["accuracy"] > 0.85  # chance is 0.10
+    assert metrics["n_params"] == 64 * 16 + 16 + 16 * 10 + 10
+    saved = json.loads((train_dir / "metrics.json").read_text())
+    assert saved["accuracy"] == metrics["accuracy"]
+    assert saved["provenance"]["packages"]["hls4ml"] == "1.3.0"
+
+
+def test_prune_reaches_the_target_sparsity(trained):
+    data_path, train_dir, _ = trained
+    out = train_dir / "prune_s0.70"
+    metrics = stages.prune(data_path, train_dir, out, 0.7, TUNE, seed=1)
+    assert 0.68 <= metrics["sparsity"] <= 0.72
+    assert all(0.6 <= s <= 0.8 for s in metrics["sparsity_per_layer"].values())
+    assert metrics["accuracy"] > 0.7
+
+
+def test_quantize_keeps_pruned_zeros_and_hls_matches_qkeras(trained):
+    data_path, train_dir, _ = trained
+    pruned = train_dir / "prune_s0.50"
+    stages.prune(data_path, train_dir, pruned, 0.5, TUNE, seed=1)
+    quant = pruned / "quant_w6_a6"
+    metrics = stages.quantize(data_path, pruned, quant, 6, 6, TUNE, seed=1)
+    assert metrics["sparsity"] >= 0.49  # fine-tuning did not regrow pruned weights
+    assert "quantized_bits(6" in metrics["quantizers"]["fc1"]["weight"]
+    hls_dir = quant / "hls_rf1_latency_parallel"
+    knobs = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
+    hls_metrics = stages.hls_convert(data_path, quant, hls_dir, HLS, knobs)
+    assert hls_metrics["accuracy"] > 0.8
+    assert abs(hls_metrics["accuracy"] - metrics["accuracy"]) <= 0.02  # bit-accurate model vs QKeras
+    layers = json.loads((hls_dir / "layers.json").read_text())["layers"]
+    dense = [layer for layer in layers if layer["class"] == "Dense"]
+    assert dense[0]["weight"] == "fixed<6,1>" or dense[0]["weight"].startswith("fixed<6,")
+    with np.load(hls_dir / "weights.npz") as w:
+        assert np.mean(w["fc1"] == 0) >= 0.49  # the hardware sees the zeros
+
+
+def test_float_baseline_through_hls(trained):
+    data_path, train_dir, train_metrics = trained
+    hls_dir = train_dir / "hls_rf1_latency_parallel"
+    metrics = stages.hls_convert(data_path, train_dir, hls_dir, HLS, {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"})
+    assert abs(metrics["accuracy"] - train_metrics["accuracy"]) <= 0.02
+    result = stages.csynth(hls_dir, hls_dir / "synth_estimate/resources.json", "estimate", HLS, {"backend": "estimate"}, data_path)
+    assert result["source"] == "estimate" and result["DSP"] > 0 and result["LUT"] > 0
