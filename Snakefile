@@ -13,7 +13,7 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 from hlsnake import config as hlsnake_config
-from hlsnake import designs as hlsnake_designs
+from hlsnake import flows as hlsnake_flows
 
 
 # The embedded default, unless the user gives --configfile (then theirs replaces it whole:
@@ -32,17 +32,21 @@ config.clear()
 config.update(_validated)
 
 RESULTS = config["results"]
-DESIGNS = hlsnake_designs.config_designs(config)
+PLAN = hlsnake_flows.compile_config(config)
+DESIGNS = PLAN.designs
 
 
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/scale.smk"
 include: "rules/prune.smk"
 include: "rules/quantize.smk"
 include: "rules/hls.smk"
 include: "rules/synth.smk"
+include: "rules/control.smk"
 include: "rules/report.smk"
+include: "rules/search.smk"
 
 
 rule all:

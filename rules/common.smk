@@ -1,5 +1,5 @@
 # Path helpers and wildcard constraints shared by every rule.
-from hlsnake.designs import NAME_PATTERN, hls_stage_regex, model_stage_regex, parse_design_path
+from hlsnake.designs import NAME_PATTERN, hls_stage_regex, model_stage_regex, parse_design_path, synth_stage_regex
 
 
 wildcard_constraints:
@@ -7,13 +7,18 @@ wildcard_constraints:
     model=NAME_PATTERN,
     parent=model_stage_regex(RESULTS),
     hlsdir=hls_stage_regex(RESULTS),
+    design=synth_stage_regex(RESULTS),
+    k=r"\d+",
     sparsity=r"0\.\d{2}",
+    factor=r"\d\.\d{3}",
+    tolerance=r"\d\.\d{4}",
+    node="[0-9a-f]{8}",
     wbits=r"\d+(-\d+)*",
     abits=r"\d+(-\d+)*",
     rf=r"\d+",
     strategy="latency|resource",
     io="parallel|stream",
-    backend="[a-z]+",
+    backend="[a-z0-9]+",
 
 
 def data_file(stage_dir):

@@ -7,11 +7,31 @@ rule prune:
         model="{parent}/prune_s{sparsity}/model.h5",
         metrics="{parent}/prune_s{sparsity}/metrics.json",
     params:
-        fit=config["prune"],
+        sections={"prune": config["prune"]},
         seed=config["seed"],
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
     script:
-        "../scripts/prune.py"
+        "../scripts/model_step.py"
+
+
+rule prune_auto:
+    """MetaML pruning: bisection on the sparsity within an absolute accuracy drop."""
+    input:
+        model="{parent}/model.h5",
+        data=lambda w: data_file(w.parent),
+    output:
+        model="{parent}/prune_a{tolerance}/model.h5",
+        metrics="{parent}/prune_a{tolerance}/metrics.json",
+        candidates="{parent}/prune_a{tolerance}/candidates.csv",
+    params:
+        sections={"prune": config["prune"]},
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=600,
+    script:
+        "../scripts/model_step.py"

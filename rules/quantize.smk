@@ -7,11 +7,31 @@ rule quantize:
         model="{parent}/quant_w{wbits}_a{abits}/model.h5",
         metrics="{parent}/quant_w{wbits}_a{abits}/metrics.json",
     params:
-        fit=config["quantize"],
+        sections={"quantize": config["quantize"]},
         seed=config["seed"],
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
     script:
-        "../scripts/quantize.py"
+        "../scripts/model_step.py"
+
+
+rule quantize_auto:
+    """Lowest per-layer bit widths whose bit-accurate hls4ml accuracy stays within the tolerance."""
+    input:
+        model="{parent}/model.h5",
+        data=lambda w: data_file(w.parent),
+    output:
+        model="{parent}/quant_a{tolerance}/model.h5",
+        metrics="{parent}/quant_a{tolerance}/metrics.json",
+        candidates="{parent}/quant_a{tolerance}/candidates.csv",
+    params:
+        sections={"quantize": config["quantize"], "hls": config["hls"]},
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=900,
+    script:
+        "../scripts/model_step.py"

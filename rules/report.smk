@@ -1,11 +1,9 @@
+from hlsnake.report import design_files
+
+
 def _report_inputs(wildcards):
     root = f"{RESULTS}/{wildcards.dataset}/{wildcards.model}"
-    files = []
-    for design in DESIGNS:
-        if design.root == root:
-            files += [f"{stage}/metrics.json" for stage in design.stage_paths()[:-1]]
-            files.append(f"{design.path}/resources.json")
-    return files
+    return sorted({f for design in DESIGNS if design.root == root for f in design_files(design)})
 
 
 rule report:

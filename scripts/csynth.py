@@ -1,8 +1,10 @@
 from pathlib import Path
 
-from hlsnake import stages
+from hlsnake import failures, stages
 
-stages.csynth(
+failures.run_stage(
+    snakemake,
+    stages.csynth,
     Path(snakemake.input.layers).parent,
     snakemake.output[0],
     snakemake.wildcards.backend,

@@ -1,10 +1,12 @@
 from pathlib import Path
 
-from hlsnake import stages
+from hlsnake import failures, stages
 from hlsnake.designs import parse_design_path
 
 out_dir = Path(snakemake.output.metrics).parent
-stages.hls_convert(
+failures.run_stage(
+    snakemake,
+    stages.hls_convert,
     snakemake.input.data,
     Path(snakemake.input.model).parent,
     out_dir,

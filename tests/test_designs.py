@@ -3,11 +3,11 @@ import re
 import pytest
 
 from hlsnake import config as cfg
+from hlsnake.flows import config_designs
 from hlsnake.designs import (
     STEP_KINDS,
     Design,
     Step,
-    config_designs,
     hls_stage_regex,
     model_stage_regex,
     parse_design_path,

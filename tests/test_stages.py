@@ -35,7 +35,7 @@ def test_train_beats_chance_and_records_metrics(trained):
 def test_prune_reaches_the_target_sparsity(trained):
     data_path, train_dir, _ = trained
     out = train_dir / "prune_s0.70"
-    metrics = stages.prune(data_path, train_dir, out, 0.7, TUNE, seed=1)
+    metrics = stages.model_step(data_path, train_dir, out, "prune", {"sparsity": 0.7}, {"prune": TUNE}, seed=1)
     assert 0.68 <= metrics["sparsity"] <= 0.72
     assert all(0.6 <= s <= 0.8 for s in metrics["sparsity_per_layer"].values())
     assert metrics["accuracy"] > 0.7
@@ -44,11 +44,12 @@ def test_prune_reaches_the_target_sparsity(trained):
 def test_quantize_keeps_pruned_zeros_and_hls_matches_qkeras(trained):
     data_path, train_dir, _ = trained
     pruned = train_dir / "prune_s0.50"
-    stages.prune(data_path, train_dir, pruned, 0.5, TUNE, seed=1)
+    stages.model_step(data_path, train_dir, pruned, "prune", {"sparsity": 0.5}, {"prune": TUNE}, seed=1)
     quant = pruned / "quant_w6_a6"
-    metrics = stages.quantize(data_path, pruned, quant, 6, 6, TUNE, seed=1)
+    knobs = {"weight_bits": 6, "activation_bits": 6}
+    metrics = stages.model_step(data_path, pruned, quant, "quantize", knobs, {"quantize": TUNE}, seed=1)
     assert metrics["sparsity"] >= 0.49  # fine-tuning did not regrow pruned weights
-    assert "quantized_bits(6" in metrics["quantizers"]["fc1"]["weight"]
+    assert "quantized_bits(6" in metrics["params"]["quantizers"]["fc1"]["weight"]
     hls_dir = quant / "hls_rf1_latency_parallel"
     knobs = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
     hls_metrics = stages.hls_convert(data_path, quant, hls_dir, HLS, knobs)

@@ -10,7 +10,8 @@ from pathlib import Path, PurePosixPath
 import jsonschema
 import yaml
 
-from . import data, designs, synth
+from . import data, synth
+from .flows import config_flows
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -41,10 +42,23 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
+def _known_properties(schema: dict) -> set:
+    """Property names a schema allows, including those of its allOf parts (resolved refs)."""
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        if "$ref" in part:
+            part = _SCHEMA_CACHE["schema"]["definitions"][part["$ref"].rsplit("/", 1)[-1]]
+        names |= _known_properties(part)
+    return names
+
+
+_SCHEMA_CACHE: dict = {}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     key = _key(error.absolute_path)
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        allowed = sorted(_known_properties(error.schema))
         extra = sorted(set(error.instance) - set(allowed))
         where = f" in {key}" if error.absolute_path else ""
         return f"unknown key(s) {', '.join(map(repr, extra))}{where}; expected one of: {', '.join(allowed)}"
@@ -66,12 +80,28 @@ def validate(raw: dict | None, schema_path=None, check_files: bool = True) -> di
     """Return the config with defaults filled in, or raise :class:`ConfigError`."""
     config = copy.deepcopy(dict(raw or {}))
     schema = load_schema(schema_path)
+    _SCHEMA_CACHE["schema"] = schema
+    _read_cli_scalars(config, schema)
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError("\n".join(dict.fromkeys(_describe(e) for e in errors)))
     _check_semantics(config, check_files)
     return config
+
+
+def _read_cli_scalars(config: dict, schema: dict) -> None:
+    """Snakemake reads a nested --config value (e.g. --config 'search={budget: 60}') with
+    YAML's BaseLoader, so its numbers arrive as strings: read those as YAML where the
+    schema asks for a number, boolean or null, not a string."""
+    for key, sub in schema.get("properties", {}).items():
+        value, types = config.get(key), sub.get("type", "string")
+        if isinstance(value, dict):
+            _read_cli_scalars(value, sub)
+        elif isinstance(value, str) and "string" not in (types if isinstance(types, list) else [types]):
+            parsed = yaml.safe_load(value)
+            if not isinstance(parsed, str):
+                config[key] = parsed
 
 
 def load(path, overrides: dict | None = None, schema_path=None) -> dict:
@@ -93,10 +123,30 @@ def load(path, overrides: dict | None = None, schema_path=None) -> dict:
 def _check_semantics(config: dict, check_files: bool) -> None:
     _check_results(config["results"])
     _check_dataset(config, check_files)
+    _check_synth(config)  # before the designs: their paths name the synthesis backend
     _check_designs(config)
+    _check_search(config)
+
+
+def _check_synth(config: dict) -> None:
+    """Resolve synth.backend 'auto' to the backend that will run (once, here), keeping the
+    requested value in synth.requested_backend; fail when that backend cannot run here."""
+    synth_cfg = config["synth"]
+    synth_cfg["requested_backend"] = synth_cfg.get("requested_backend") or synth_cfg["backend"]
     try:
-        synth.require_backend(config["synth"]["backend"])
+        synth_cfg["backend"] = synth.vendor.resolve(synth_cfg["backend"], config["hls"]["backend"])
+        synth.require_backend(synth_cfg["backend"])
     except synth.BackendUnavailable as err:
+        raise ConfigError(str(err)) from None
+
+
+def _check_search(config: dict) -> None:
+    """The search space beyond the schema: decimals, per-layer counts, ranges (space.py)."""
+    from .space import Space, SpaceError
+
+    try:
+        Space.from_config(config)
+    except SpaceError as err:
         raise ConfigError(str(err)) from None
 
 
@@ -142,19 +192,74 @@ def layer_counts(model: dict) -> tuple[int, int]:
 
 
 def _check_designs(config: dict) -> None:
-    n_weight, n_act = layer_counts(config["model"])
-    flows = designs.config_flows(config)
+    from . import expressions
+    from .flows import compile_config
+
+    flows = config_flows(config)
     if not flows:
-        raise ConfigError("designs: no design to build (set designs.baseline, designs.grid or designs.flows)")
+        raise ConfigError("designs: no design to build (set designs.baseline, designs.grid, designs.flows or flow)")
     for i, flow in enumerate(flows):
-        for step in flow:
-            (task, knobs), = step.items()
-            knobs = knobs or {}
-            if task == "prune" and round(knobs["sparsity"], 2) != knobs["sparsity"]:
+        _check_flow(flow, f"flow {i + 1}")
+    try:
+        plan = compile_config(config)
+    except (ValueError, KeyError) as err:
+        raise ConfigError(f"designs: {err}") from None
+    n_weight, n_act = layer_counts(config["model"])
+    for flow in flows:
+        for task, knobs in _flow_steps(flow):
+            if task == "prune" and "sparsity" in knobs and round(knobs["sparsity"], 2) != knobs["sparsity"]:
                 raise ConfigError(f"sparsity {knobs['sparsity']}: use at most two decimals (e.g. 0.75)")
-            if task == "quantize":
+            if task == "quantize" and "weight_bits" in knobs:
                 _check_bits(knobs["weight_bits"], n_weight, "weight_bits")
                 _check_bits(knobs.get("activation_bits"), n_act, "activation_bits")
-        tasks = [next(iter(step)) for step in flow]
-        if "hls" in tasks and tasks.index("hls") != len(tasks) - 1:
-            raise ConfigError(f"designs.flows[{i}]: the hls step must come last (once)")
+    for node in plan.reduces.values():
+        try:
+            expressions.parse(node.objective, "reduce.objective", boolean=False)
+        except expressions.ExpressionError as err:
+            raise ConfigError(str(err)) from None
+    for node in plan.branches.values():
+        try:
+            expressions.parse(node.when, "branch.when", boolean=True)
+        except expressions.ExpressionError as err:
+            raise ConfigError(str(err)) from None
+        if node.then == "tighten":
+            tasks = {s.task for s in node.base.steps if "tolerance" in s.params}
+            if node.task not in tasks:
+                raise ConfigError(
+                    f"branch.task: 'tighten' needs the task whose tolerance to tighten, one of the automatic "
+                    f"tasks of its flow ({', '.join(sorted(tasks)) or 'none'}); got {node.task!r}"
+                )
+
+
+def _flow_steps(flow: list):
+    """(task, knobs) of every step of a flow, inside forks too, as written in the config."""
+    from .designs import flow_item
+
+    for item in flow:
+        task, knobs = flow_item(item)
+        if task == "fork":
+            for branch in knobs:
+                yield from _flow_steps(branch)
+        else:
+            yield task, knobs or {}
+
+
+def _check_flow(flow: list, where: str) -> None:
+    """Structure the schema cannot express: order of hls, reduce and branch."""
+    from .designs import flow_item
+
+    tasks = [flow_item(item)[0] for item in flow]
+    for i, task in enumerate(tasks):
+        if task == "reduce" and (i == 0 or tasks[i - 1] != "fork"):
+            raise ConfigError(f"{where}: 'reduce' must come right after a 'fork'")
+        if task == "branch" and i != len(tasks) - 1:
+            raise ConfigError(f"{where}: 'branch' must be the last step")
+        if task == "fork":
+            reduced = i + 1 < len(tasks) and tasks[i + 1] == "reduce"
+            for branch in flow_item(flow[i])[1]:
+                if reduced and "hls" in [flow_item(item)[0] for item in branch]:
+                    raise ConfigError(f"{where}: the branches of a reduced fork are model steps; put 'hls' after the reduce")
+                _check_flow(branch, where)
+    body = [t for t in tasks if t != "branch"]
+    if "hls" in body and (body.count("hls") > 1 or body.index("hls") != len(body) - 1):
+        raise ConfigError(f"{where}: the hls step must come last (once), before an optional branch")

@@ -11,7 +11,6 @@ that one point never gets two directories).
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -31,31 +30,50 @@ def _bits_value(text: str):
     return parts[0] if len(parts) == 1 else parts
 
 
+TOLERANCE = r"a(?P<tolerance>\d\.\d{4})"
+
+
 @dataclass(frozen=True)
 class StepKind:
-    """How one task names its output directory: ``<prefix>_<encoded knobs>``."""
+    """How one task names its output directory: ``<prefix>_<encoded knobs>``.
+
+    A task with an automatic mode (``automatic=True``) also accepts the knob
+    ``tolerance``, encoded as ``a0.0100``: the task searches its own knob under that
+    accuracy tolerance.
+    """
 
     task: str
     prefix: str
-    pattern: str  # regex of the part after "<prefix>_", with named groups
+    pattern: str  # regex of the fixed-knob part after "<prefix>_", with named groups
     format: Callable[[dict], str]
     parse: Callable[[re.Match], dict]
     model_stage: bool  # True: the stage outputs a Keras model that later steps build on
+    automatic: bool = False
 
     def dirname(self, knobs: dict) -> str:
-        name = f"{self.prefix}_{self.format(knobs)}"
+        if self.automatic and "tolerance" in knobs:
+            name = f"{self.prefix}_a{float(knobs['tolerance']):.4f}"
+        else:
+            name = f"{self.prefix}_{self.format(knobs)}"
         if not re.fullmatch(self.regex, name):  # pragma: no cover - guards the formatters
             raise ValueError(f"{self.task}: cannot encode {knobs!r} as a directory name")
         return name
 
+    def read(self, match: re.Match) -> dict:
+        if self.automatic and match["tolerance"] is not None:
+            return {"tolerance": float(match["tolerance"])}
+        return self.parse(match)
+
     @property
     def regex(self) -> str:
-        return f"{self.prefix}_{self.pattern}"
+        body = f"(?:{self.pattern}|{TOLERANCE})" if self.automatic else self.pattern
+        return f"{self.prefix}_{body}"
 
 
 STRATEGIES = ("latency", "resource")
 IO_TYPES = {"io_parallel": "parallel", "io_stream": "stream"}
 _IO_BY_SHORT = {v: k for k, v in IO_TYPES.items()}
+NODE = r"(?P<node>[0-9a-f]{8})"
 
 STEP_KINDS: dict[str, StepKind] = {
     kind.task: kind
@@ -67,6 +85,7 @@ STEP_KINDS: dict[str, StepKind] = {
             format=lambda k: f"f{k['width_factor']:.3f}",
             parse=lambda m: {"width_factor": float(m["width_factor"])},
             model_stage=True,
+            automatic=True,
         ),
         StepKind(
             task="prune",
@@ -75,6 +94,7 @@ STEP_KINDS: dict[str, StepKind] = {
             format=lambda k: f"s{k['sparsity']:.2f}",
             parse=lambda m: {"sparsity": float(m["sparsity"])},
             model_stage=True,
+            automatic=True,
         ),
         StepKind(
             task="quantize",
@@ -85,6 +105,16 @@ STEP_KINDS: dict[str, StepKind] = {
                 "weight_bits": _bits_value(m["weight_bits"]),
                 "activation_bits": _bits_value(m["activation_bits"]),
             },
+            model_stage=True,
+            automatic=True,
+        ),
+        # keeps the best branch of a fork (the node id names the fork, see flows.py)
+        StepKind(
+            task="reduce",
+            prefix="reduce",
+            pattern=NODE,
+            format=lambda k: k["node"],
+            parse=lambda m: {"node": m["node"]},
             model_stage=True,
         ),
         StepKind(
@@ -99,10 +129,19 @@ STEP_KINDS: dict[str, StepKind] = {
             },
             model_stage=False,
         ),
+        # a feedback loop over a finished design (see flows.py): the path of its final choice
+        StepKind(
+            task="branch",
+            prefix="branch",
+            pattern=NODE,
+            format=lambda k: k["node"],
+            parse=lambda m: {"node": m["node"]},
+            model_stage=False,
+        ),
         StepKind(
             task="synth",
             prefix="synth",
-            pattern=r"(?P<backend>[a-z]+)",
+            pattern=r"(?P<backend>[a-z0-9]+)",
             format=lambda k: k["backend"],
             parse=lambda m: {"backend": m["backend"]},
             model_stage=False,
@@ -175,6 +214,11 @@ class Design:
         return self.stage_paths()[self._hls_index]
 
     @property
+    def model_stage_paths(self) -> list[str]:
+        """The stages that hold a Keras model, from train to :attr:`model_path`."""
+        return self.stage_paths()[: self._hls_index + 1]
+
+    @property
     def _hls_index(self) -> int:
         return [s.task for s in self.steps].index("hls")
 
@@ -189,6 +233,8 @@ class Design:
         flat: dict = {"flow": ">".join(s.task for s in self.steps if s.task not in ("hls", "synth"))}
         for step in self.steps:
             for key, value in step.params.items():
+                if key in ("tolerance", "node"):  # every automatic/control task has one: say whose
+                    key = f"{step.task}_{key}"
                 flat[key] = "-".join(map(str, value)) if isinstance(value, list) else value
         return flat
 
@@ -209,7 +255,7 @@ def parse_design_path(path: str) -> Design:
         match = re.fullmatch(kind.regex, name) if kind else None
         if not match:
             raise ValueError(f"unknown stage directory {name!r} in {path}")
-        steps.append(Step.make(kind.task, **kind.parse(match)))
+        steps.append(Step.make(kind.task, **kind.read(match)))
     return Design(
         results="/".join(parts[: train_at - 2]),
         dataset=parts[train_at - 2],
@@ -234,81 +280,62 @@ def hls_stage_regex(results: str) -> str:
     return model_stage_regex(results) + "/" + _plain(STEP_KINDS["hls"].regex)
 
 
-# -- designs listed in the config ---------------------------------------------------
+def synth_stage_regex(results: str) -> str:
+    """Regex for a finished design's directory (an hls stage followed by a synth step)."""
+    return hls_stage_regex(results) + "/" + _plain(STEP_KINDS["synth"].regex)
 
 
-def _hls_step(config: dict, **override) -> Step:
+# -- steps from the config --------------------------------------------------------------
+
+AUTOMATIC_TASKS = tuple(t for t, k in STEP_KINDS.items() if k.automatic)
+
+
+def hls_step(config: dict, **override) -> Step:
+    """An hls step: the config's hls defaults, with the knobs given."""
     hls = config["hls"]
-    knobs = {"reuse_factor": hls["reuse_factor"], "strategy": hls["strategy"].lower(), "io_type": hls["io_type"]}
-    knobs.update({k: (v.lower() if k == "strategy" else v) for k, v in override.items()})
+    knobs = {"reuse_factor": hls["reuse_factor"], "strategy": hls["strategy"], "io_type": hls["io_type"]}
+    knobs.update(override)
+    knobs["strategy"] = knobs["strategy"].lower()
     return Step.make("hls", **knobs)
 
 
-def _finish(config: dict, steps: list[Step]) -> tuple[Step, ...]:
+def make_step(config: dict, task: str, knobs: dict | None) -> Step:
+    """One step of a flow. A bare task name (no knobs) runs the task in its automatic
+    mode with the tolerance from ``tolerances``; ``{tolerance: x}`` sets it explicitly."""
+    knobs = dict(knobs or {})
+    if task == "hls":
+        return hls_step(config, **knobs)
+    if task in AUTOMATIC_TASKS and not knobs:
+        knobs = {"tolerance": config["tolerances"][task]}
+    if task == "quantize" and "weight_bits" in knobs:
+        knobs.setdefault("activation_bits", knobs["weight_bits"])
+    return Step.make(task, **knobs)
+
+
+def finish(config: dict, steps: list[Step]) -> tuple[Step, ...]:
     """Every design ends with an hls step (config defaults when absent) and a synth step."""
+    steps = list(steps)
     if not any(s.task == "hls" for s in steps):
-        steps.append(_hls_step(config))
+        steps.append(hls_step(config))
     steps.append(Step.make("synth", backend=config["synth"]["backend"]))
     return tuple(steps)
 
 
+def flow_item(item) -> tuple[str, dict | None]:
+    """``"prune"`` or ``{"prune": {...}}`` -> (task, knobs)."""
+    if isinstance(item, str):
+        return item, None
+    (task, knobs), = item.items()
+    return task, knobs
+
+
 def flow_steps(config: dict, flow: list) -> tuple[Step, ...]:
-    """Turn a flow from the config (a list of ``{task: {knob: value}}``) into steps."""
-    steps = []
-    for item in flow:
-        (task, knobs), = item.items()
-        knobs = dict(knobs or {})
-        if task == "hls":
-            steps.append(_hls_step(config, **knobs))
-        elif task == "quantize":
-            knobs.setdefault("activation_bits", knobs["weight_bits"])
-            steps.append(Step.make(task, **knobs))
-        else:
-            steps.append(Step.make(task, **knobs))
-    return _finish(config, steps)
+    """The steps of a linear flow (no fork/reduce/branch), finished with hls and synth."""
+    return finish(config, [make_step(config, *flow_item(item)) for item in flow])
 
 
-def grid_flows(grid: dict) -> list[list[dict]]:
-    """The flows of a grid: prune (when sparsity > 0) -> quantize (when bits given) -> hls."""
-    flows = []
-    activation_bits = grid.get("activation_bits") or [None]
-    for sparsity, wbits, abits, rf in itertools.product(
-        grid["sparsity"], grid["weight_bits"], activation_bits, grid["reuse_factor"]
-    ):
-        flow: list[dict] = []
-        if sparsity:
-            flow.append({"prune": {"sparsity": sparsity}})
-        if wbits is not None:
-            flow.append({"quantize": {"weight_bits": wbits, "activation_bits": abits if abits is not None else wbits}})
-        flow.append({"hls": {"reuse_factor": rf}})
-        flows.append(flow)
-    return flows
-
-
-def config_flows(config: dict) -> list[list[dict]]:
-    """All flows the config asks for: the baseline, the grid, and the explicit flows."""
-    spec = config["designs"]
-    flows: list[list[dict]] = []
-    if spec.get("baseline", True):
-        flows.append([])
-    if spec.get("grid"):
-        flows.extend(grid_flows(spec["grid"]))
-    flows.extend(spec.get("flows") or [])
-    return flows
-
-
-def config_designs(config: dict) -> list[Design]:
-    """Every design of the config, without duplicates, in a stable order."""
-    seen: dict[str, Design] = {}
-    for flow in config_flows(config):
-        design = Design(
-            results=config["results"],
-            dataset=dataset_tag(config),
-            model=config["model"]["name"],
-            steps=flow_steps(config, flow),
-        )
-        seen.setdefault(design.path, design)
-    return list(seen.values())
+def design_of(config: dict, steps) -> Design:
+    return Design(results=config["results"], dataset=dataset_tag(config), model=config["model"]["name"], steps=tuple(steps))
 
 
 def dataset_tag(config: dict) -> str:

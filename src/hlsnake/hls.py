@@ -111,6 +111,15 @@ def score(hls_model, model, split: Split, part: str = "test") -> dict:
     }
 
 
+def bit_accurate_accuracy(model, split: Split, part: str, workdir, hls_cfg: dict, knobs: dict | None = None) -> float:
+    """Accuracy of ``model``'s compiled hls4ml model on one split (for automatic tasks)."""
+    knobs = knobs or {"reuse_factor": 1, "strategy": "latency", "io_type": hls_cfg.get("io_type", "io_parallel")}
+    hls_model, _ = convert(model, str(workdir), hls_cfg, knobs)
+    compile_model(hls_model)
+    X, y = split.xy(part, model.input_shape[1:])
+    return float(np.mean(predict(hls_model, X).argmax(axis=1) == y))
+
+
 # -- hardware description for the estimators ---------------------------------------------
 
 _SHAPE_ATTRS = (

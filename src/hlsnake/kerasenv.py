@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import warnings
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +36,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
+# hlsnake saves its models as HDF5 on purpose (one format that tf_keras, QKeras custom
+# objects and hls4ml all read); QKeras quantizers warn on serialisation. Both are noise.
+warnings.filterwarnings("ignore", message=".*HDF5 file via `model.save\\(\\)`.*")
+warnings.filterwarnings("ignore", message=".*keras.constraints.serialize.*")
 
 keras = tf.keras
 assert keras.__name__.startswith("tf_keras"), "tf.keras is not tf_keras: TF_USE_LEGACY_KERAS came too late"

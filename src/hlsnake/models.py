@@ -27,11 +27,16 @@ def build_cnn(spec: dict, input_shape, n_classes: int, width_factor: float = 1.0
         )
     layers = [keras.layers.InputLayer(input_shape=tuple(int(v) for v in input_shape), name="x_in")]
     k = int(spec["kernel_size"])
+    size = min(int(input_shape[0]), int(input_shape[1]))
     for i, filters in enumerate(spec["filters"], start=1):
+        if size < k:
+            raise ValueError(f"model.filters: conv layer {i} gets a {size}x{size} input, smaller than its {k}x{k} kernel")
         layers.append(keras.layers.Conv2D(_width(filters, width_factor), (k, k), name=f"conv{i}"))
         layers.append(keras.layers.Activation("relu", name=f"relu_c{i}"))
-        if spec.get("pool", True):
+        size = size - k + 1
+        if spec.get("pool", True) and size >= 4:  # pool while the map is large enough to halve
             layers.append(keras.layers.MaxPooling2D((2, 2), name=f"pool{i}"))
+            size //= 2
     layers.append(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(spec.get("hidden", []), start=1):
         layers.append(keras.layers.Dense(_width(units, width_factor), name=f"fc{i}"))

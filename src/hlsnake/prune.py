@@ -29,7 +29,10 @@ def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=prin
         frequency=max(1, steps_per_epoch // 2),
     )
 
-    prunable = {id(layer) for layer in weight_layers(model)}
+    # work on a copy: the caller's model stays as it was (automatic pruning tries several)
+    base = keras.models.clone_model(model)
+    base.set_weights(model.get_weights())
+    prunable = {id(layer) for layer in weight_layers(base)}
 
     def wrap(layer):
         if id(layer) in prunable:
@@ -37,7 +40,7 @@ def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=prin
         return layer
 
     # clone_function receives the trained layers themselves: the wrappers keep their weights.
-    wrapped = keras.models.clone_model(model, clone_function=wrap)
+    wrapped = keras.models.clone_model(base, clone_function=wrap)
     history = fit(
         wrapped,
         split,
@@ -48,3 +51,28 @@ def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=prin
         log=log,
     )
     return sk.strip_pruning(wrapped), history
+
+
+def auto_prune(model: keras.Model, split: Split, tolerance: float, cfg: dict, log=print):
+    """Bisection on the sparsity (MetaML): start at 0.5, step 0.25; accept a candidate
+    while its absolute accuracy drop against ``model`` stays within ``tolerance`` (then
+    try sparser, else denser); stop when the step falls below ``cfg['min_step']``.
+    Returns the sparsest accepted model (``model`` itself when none is accepted), its
+    sparsity, and the candidate log."""
+    from .candidates import CandidateLog
+    from .training import accuracy
+
+    record = CandidateLog("prune", accuracy(model, split, "val"), tolerance, relative=False, log=log)
+    best, best_sparsity = model, 0.0
+    sparsity, step = 0.5, 0.25
+    while True:
+        candidate, _ = prune(model, split, sparsity, cfg, log=lambda *_: None)
+        if record.add({"sparsity": round(sparsity, 4)}, accuracy(candidate, split, "val")):
+            best, best_sparsity = candidate, sparsity
+            sparsity += step
+        else:
+            sparsity -= step
+        if step < cfg["min_step"]:
+            break
+        step /= 2
+    return best, best_sparsity, record

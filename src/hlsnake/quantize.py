@@ -10,6 +10,7 @@ the matching ``ap_fixed`` types.
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 
@@ -111,3 +112,62 @@ def quantize(model: keras.Model, split: Split, weight_bits, activation_bits, cfg
         log=log,
     )
     return qmodel, precisions, history
+
+
+def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict, hls_cfg: dict, workdir, log=print):
+    """Lower the bit widths as far as the absolute accuracy drop of the bit-accurate
+    hls4ml model (validation split) against the float ``model`` stays within ``tolerance``.
+
+    1. Uniform width: bisection between ``cfg['min_bits']`` and ``cfg['max_bits']``
+       (weights and activations together).
+    2. Per layer (``cfg['per_layer']``): from the layer with the most weights down, lower
+       each layer's weight width, then each activation's width, one bit at a time while
+       the candidate stays accepted.
+
+    Every candidate is quantised, fine-tuned and judged by its compiled hls4ml model.
+    Returns the accepted model with the fewest bits, its widths and quantizers, and the
+    candidate log.
+    """
+    from pathlib import Path
+
+    from . import hls
+    from .candidates import CandidateLog
+    from .training import accuracy
+
+    record = CandidateLog("quantize", accuracy(model, split, "val"), tolerance, relative=False, log=log)
+    n_weights = len(weight_layers(model))
+    n_acts = len([layer for layer in model.layers if _is_relu(layer)])
+    tried: dict = {}
+
+    def attempt(wbits: list[int], abits: list[int]) -> bool:
+        key = (tuple(wbits), tuple(abits))
+        if key not in tried:
+            qmodel, precisions, _ = quantize(model, split, wbits, abits, cfg, log=lambda *_: None)
+            project = Path(workdir) / f"candidate{len(tried) + 1}"
+            score = hls.bit_accurate_accuracy(qmodel, split, "val", project, hls_cfg)
+            shutil.rmtree(project, ignore_errors=True)
+            accepted = record.add({"weight_bits": "-".join(map(str, wbits)), "activation_bits": "-".join(map(str, abits))}, score)
+            tried[key] = (accepted, qmodel, precisions)
+        return tried[key][0]
+
+    lo, hi = int(cfg["min_bits"]), int(cfg["max_bits"])
+    if not attempt([hi] * n_weights, [hi] * n_acts):
+        log(f"  quantize: even {hi} bits lose more than {tolerance}; keeping {hi} bits")
+    else:
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if attempt([mid] * n_weights, [mid] * n_acts):
+                hi = mid
+            else:
+                lo = mid + 1
+    wbits, abits = [hi] * n_weights, [hi] * n_acts
+    if cfg["per_layer"] and tried[(tuple(wbits), tuple(abits))][0]:
+        sizes = [layer.get_weights()[0].size for layer in weight_layers(model)]
+        for i in sorted(range(n_weights), key=lambda j: -sizes[j]):
+            while wbits[i] > cfg["min_bits"] and attempt(wbits[:i] + [wbits[i] - 1] + wbits[i + 1 :], abits):
+                wbits[i] -= 1
+        for i in range(n_acts):
+            while abits[i] > cfg["min_bits"] and attempt(wbits, abits[:i] + [abits[i] - 1] + abits[i + 1 :]):
+                abits[i] -= 1
+    _, chosen, precisions = tried[(tuple(wbits), tuple(abits))]
+    return chosen, wbits, abits, precisions, record

@@ -7,21 +7,53 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .designs import Design
+from . import failures
+from .designs import Design, parse_design_path
 from .fileio import atomic_path, read_json, write_csv
 from .pareto import non_dominated
-from .stages import METRICS_FILE, RESOURCES_FILE
+from .stages import BRANCH_FINAL_FILE, METRICS_FILE, RESOURCES_FILE
 
 RESOURCE_COLUMNS = ("DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
 # the front of the summary: accuracy up, DSP and LUT down
 FRONT = {"accuracy": "max", "DSP": "min", "LUT": "min"}
 
 
+REALISED = ("width_factor", "hidden", "sparsity", "weight_bits", "activation_bits")
+
+
+def final_design(design: Design) -> Design:
+    """The design a row stands for: a branch stands for the iteration it ended with."""
+    if design.steps[-1].task == "branch":
+        return parse_design_path(read_json(Path(design.path) / BRANCH_FINAL_FILE)["design"])
+    return design
+
+
+def design_files(design: Design) -> list[str]:
+    """The files a summary row of ``design`` reads (inputs of the rules that read rows)."""
+    if design.steps[-1].task == "branch":
+        return [f"{design.path}/{BRANCH_FINAL_FILE}"]
+    models = [f"{stage}/{METRICS_FILE}" for stage in design.model_stage_paths]
+    return [*models, f"{design.hls_path}/{METRICS_FILE}", f"{design.path}/{RESOURCES_FILE}"]
+
+
+def _text(value):
+    return "-".join(map(str, value)) if isinstance(value, list) else value
+
+
 def design_row(design: Design) -> dict:
-    model_metrics = read_json(Path(design.model_path) / METRICS_FILE)
-    hls_metrics = read_json(Path(design.hls_path) / METRICS_FILE)
-    resources = read_json(Path(design.path) / RESOURCES_FILE)
-    row = {"design": design.path, "label": design.label, "dataset": design.dataset, "model": design.model, **design.params()}
+    final = final_design(design)
+    failures.raise_if_failed(final)  # a failed design has no numbers (search/grid tables mark it instead)
+    model_metrics = read_json(Path(final.model_path) / METRICS_FILE)
+    hls_metrics = read_json(Path(final.hls_path) / METRICS_FILE)
+    resources = read_json(Path(final.path) / RESOURCES_FILE)
+    row = {"design": design.path, "label": design.label, "dataset": design.dataset, "model": design.model, **final.params()}
+    # what the automatic tasks chose (e.g. the sparsity under a tolerance), from their stages
+    for step, stage in zip(final.steps, final.stage_paths()[1:]):
+        if "tolerance" in step.params or step.task == "reduce":
+            realised = read_json(Path(stage) / METRICS_FILE)["params"]
+            row.update({key: _text(realised[key]) for key in REALISED if key in realised})
+    if final is not design:
+        row["final_design"] = final.path
     row.update(
         {
             "accuracy": hls_metrics["accuracy"],

@@ -10,6 +10,7 @@ a synth stage writes ``resources.json``.
 from __future__ import annotations
 
 import platform
+import shutil
 import time
 import zlib
 from importlib import metadata
@@ -112,20 +113,53 @@ def train(data_path, out_dir, model_spec: dict, fit_cfg: dict, seed: int) -> dic
     return _save_model_stage(model, split, out_dir, "train", {}, {"fit": history}, {"model": model_spec, "train": fit_cfg}, start)
 
 
-def prune(data_path, parent_dir, out_dir, sparsity: float, cfg: dict, seed: int) -> dict:
-    from . import prune as pruning
-    from .data import Split
-    from .kerasenv import load_model, seed_everything
+def _scale(parent, split, knobs: dict, sections: dict, out_dir: Path):
+    from . import scale
 
-    start, out_dir = time.time(), Path(out_dir)
-    seed_everything(stage_seed(seed, out_dir))
-    split = Split(data_path)
-    model, history = pruning.prune(load_model(Path(parent_dir) / MODEL_FILE), split, sparsity, cfg, log=_log)
-    return _save_model_stage(model, split, out_dir, "prune", {"sparsity": sparsity}, {"fit": history}, {"prune": cfg}, start)
+    if "tolerance" in knobs:
+        model, factor, record = scale.auto_scale(parent, split, knobs["tolerance"], sections["scale"], log=_log)
+        return model, {"width_factor": factor, "hidden": scale.hidden_widths(model)}, record
+    model = scale.scaled_copy(parent, knobs["width_factor"])
+    scale.retrain(model, split, sections["scale"], log=_log)
+    return model, {"width_factor": knobs["width_factor"], "hidden": scale.hidden_widths(model)}, None
 
 
-def quantize(data_path, parent_dir, out_dir, weight_bits, activation_bits, cfg: dict, seed: int) -> dict:
-    from . import quantize as quantization
+def _prune(parent, split, knobs: dict, sections: dict, out_dir: Path):
+    from . import prune
+
+    if "tolerance" in knobs:
+        model, sparsity, record = prune.auto_prune(parent, split, knobs["tolerance"], sections["prune"], log=_log)
+        return model, {"sparsity": sparsity}, record
+    model, _ = prune.prune(parent, split, knobs["sparsity"], sections["prune"], log=_log)
+    return model, {"sparsity": knobs["sparsity"]}, None
+
+
+def _quantize(parent, split, knobs: dict, sections: dict, out_dir: Path):
+    from . import quantize
+
+    if "tolerance" in knobs:
+        model, wbits, abits, precisions, record = quantize.auto_quantize(
+            parent, split, knobs["tolerance"], sections["quantize"], sections["hls"], out_dir / "candidates", log=_log
+        )
+    else:
+        wbits, abits, record = knobs["weight_bits"], knobs["activation_bits"], None
+        model, precisions, _ = quantize.quantize(parent, split, wbits, abits, sections["quantize"], log=_log)
+    return model, {"weight_bits": wbits, "activation_bits": abits, "quantizers": precisions}, record
+
+
+# task -> runner(parent model, split, knobs of the step, config sections, out_dir)
+#   -> (model, realised parameters, candidate log or None)
+MODEL_STEPS = {"scale": _scale, "prune": _prune, "quantize": _quantize}
+CANDIDATES_FILE = "candidates.csv"
+
+
+def model_step(data_path, parent_dir, out_dir, task: str, knobs: dict, sections: dict, seed: int) -> dict:
+    """Run one model step (fixed knob or automatic under a tolerance) on the parent's model.
+
+    ``sections`` holds the config sections the task reads (its own, and ``hls`` for
+    automatic quantisation). An automatic step writes every candidate it tried to
+    ``candidates.csv``; its realised knobs (e.g. the sparsity it chose) go to metrics.json.
+    """
     from .data import Split
     from .kerasenv import load_model, seed_everything
 
@@ -133,10 +167,13 @@ def quantize(data_path, parent_dir, out_dir, weight_bits, activation_bits, cfg: 
     seed_everything(stage_seed(seed, out_dir))
     split = Split(data_path)
     parent = load_model(Path(parent_dir) / MODEL_FILE)
-    model, precisions, history = quantization.quantize(parent, split, weight_bits, activation_bits, cfg, log=_log)
-    params = {"weight_bits": weight_bits, "activation_bits": activation_bits}
-    extra = {"fit": history, "quantizers": precisions}
-    return _save_model_stage(model, split, out_dir, "quantize", params, extra, {"quantize": cfg}, start)
+    model, realised, record = MODEL_STEPS[task](parent, split, knobs, sections, out_dir)
+    extra = {"knobs": knobs}
+    if record is not None:
+        record.write(out_dir / CANDIDATES_FILE)
+        extra.update(candidates=len(record.rows), baseline_val_accuracy=record.baseline, tolerance=record.tolerance)
+        shutil.rmtree(out_dir / "candidates", ignore_errors=True)  # scratch hls4ml projects
+    return _save_model_stage(model, split, out_dir, task, realised, extra, sections, start)
 
 
 # -- hls4ml ----------------------------------------------------------------------------
@@ -208,3 +245,62 @@ def csynth(hls_dir, out_path, backend: str, hls_cfg: dict, synth_cfg: dict, data
         f"latency {result['latency_cycles']} cycles"
     )
     return result
+
+
+# -- control: reduce (best of a fork) and branch (feedback) -----------------------------
+
+BRANCH_FINAL_FILE = "final.json"
+REDUCE_TABLE = "reduce.csv"
+
+
+def reduce(branch_paths: list[str], objective: str, out_dir) -> dict:
+    """Keep the branch of a fork with the highest ``objective``: its model becomes this
+    stage's model; ``reduce.csv`` lists every branch with its objective value."""
+    import pandas as pd
+
+    from . import expressions
+    from .designs import parse_design_path
+    from .fileio import write_csv
+    from .report import REALISED, design_row
+
+    out_dir = Path(out_dir)
+    rows = [design_row(parse_design_path(path)) for path in branch_paths]
+    values = [float(expressions.evaluate(objective, row, "reduce.objective")) for row in rows]
+    best = int(np.argmax(values))  # the first of equals: the order of the config decides ties
+    chosen = parse_design_path(branch_paths[best])
+    table = pd.DataFrame(rows).assign(objective=values, chosen=[i == best for i in range(len(rows))])
+    write_csv(out_dir / REDUCE_TABLE, table)
+    with atomic_path(out_dir / MODEL_FILE) as tmp:
+        shutil.copyfile(Path(chosen.model_path) / MODEL_FILE, tmp)
+    metrics = read_json(Path(chosen.model_path) / METRICS_FILE)
+    metrics["stage"] = "reduce"
+    metrics["params"] = {"chosen": chosen.label, **{k: rows[best][k] for k in REALISED if k in rows[best]}}
+    metrics["reduce"] = {"objective": objective, "chosen": chosen.path, "values": dict(zip(branch_paths, values))}
+    write_json(out_dir / METRICS_FILE, metrics)
+    _log(f"reduce: {out_dir}: kept {chosen.label} ({objective} = {values[best]:.4f}) of {len(rows)} branches")
+    return metrics
+
+
+def branch_check(iteration: int, design_path: str, when: str, out_path) -> dict:
+    """Evaluate the branch predicate on one iteration's finished design."""
+    from . import expressions
+    from .designs import parse_design_path
+    from .report import design_row
+
+    row = design_row(parse_design_path(design_path))
+    fired = bool(expressions.evaluate(when, row, "branch.when"))
+    record = {"iteration": iteration, "design": design_path, "when": when, "fired": fired}
+    record.update({k: row[k] for k in ("accuracy", "DSP", "LUT", "FF", "latency_cycles")})
+    write_json(out_path, record)
+    _log(f"branch: iteration {iteration}: {when} is {fired} for {design_path}")
+    return record
+
+
+def branch_final(iteration_files: list, max_iterations: int, out_path) -> dict:
+    records = [read_json(path) for path in iteration_files]
+    last = records[-1]
+    reason = "predicate false" if not last["fired"] else f"predicate still true after {max_iterations} iteration(s)"
+    final = {"design": last["design"], "iterations": records, "stopped": reason}
+    write_json(out_path, final)
+    _log(f"branch: {out_path}: final design {last['design']} ({reason})")
+    return final

@@ -50,7 +50,8 @@ def _run_estimate(job: SynthJob) -> dict:
     from . import estimate
 
     description, weights = load_description(job.hls_dir)
-    return estimate.estimate(description["layers"], weights, description["clock_period"])
+    tool = job.hls.get("backend", "Vitis")  # the tool that would synthesise the project
+    return estimate.estimate(description["layers"], weights, description["clock_period"], tool=tool)
 
 
 BACKENDS: dict[str, Backend] = {
@@ -78,3 +79,8 @@ def require_backend(name: str) -> None:
 def run(name: str, job: SynthJob) -> dict:
     require_backend(name)
     return BACKENDS[name].run(job)
+
+
+# Backends in their own modules register themselves on import (they import their tools lazily).
+from . import rtl, yosys  # noqa: E402,F401
+from . import vendor  # noqa: E402,F401  (vitis, vivado; resolves auto)

@@ -75,11 +75,14 @@ class Case:
     weights: dict[str, np.ndarray]
     clock_ns: float
     mul_impl: str
+    tool: str
     truth: dict
     notes: list[str] = field(default_factory=list)
 
     def estimate(self, coefficients: dict | None = None) -> dict:
-        return estimate.estimate(self.layers, self.weights, self.clock_ns, coefficients, mul_impl=self.mul_impl)
+        return estimate.estimate(
+            self.layers, self.weights, self.clock_ns, coefficients, mul_impl=self.mul_impl, tool=self.tool
+        )
 
 
 def network_of(name: str) -> tuple[str, str] | None:
@@ -220,7 +223,7 @@ def _reuse_factors(row: dict) -> list[int]:
 
 def load_case(row: dict, fixtures: Path = FIXTURES) -> Case:
     """Convert one fixture's model as it was synthesised and describe it for the estimator."""
-    from .. import hls  # noqa: F401  (registers tf_keras as keras before hls4ml loads)
+    from .. import hls  # first: it registers tf_keras as keras before hls4ml loads
     import hls4ml
 
     fixture = Path(fixtures) / row["dir"]
@@ -256,7 +259,8 @@ def load_case(row: dict, fixtures: Path = FIXTURES) -> Case:
         "DSP": report["DSP"],
         "latency": report["latency_worst"],
     }
-    return Case(row["dir"], network, half, layers, weights, report["clock_target_ns"], _mul_impl(fixture), truth, notes)
+    clock = report["clock_target_ns"]
+    return Case(row["dir"], network, half, layers, weights, clock, _mul_impl(fixture), report["tool"], truth, notes)
 
 
 def load_cases(fixtures: Path = FIXTURES) -> list[Case]:
@@ -270,3 +274,192 @@ def load_cases(fixtures: Path = FIXTURES) -> list[Case]:
         if usable:
             cases.append(load_case(row, fixtures))
     return cases
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def _estimated(result: dict) -> dict:
+    return {"LUT": result["LUT"], "FF": result["FF"], "DSP": result["DSP"], "latency": result["latency_cycles"]}
+
+
+def error_pct(estimated: float, true: float) -> float:
+    """Absolute error in % of the report's value (of 1 where the report says 0, e.g. 0 DSPs)."""
+    return abs(estimated - true) / max(true, 1) * 100.0
+
+
+def evaluate(cases: list[Case], coefficients: dict | None = None) -> list[dict]:
+    """One row per case: the estimate, the report and the % error of each metric."""
+    rows = []
+    for case in cases:
+        est = _estimated(case.estimate(coefficients))
+        row = {"case": case.name, "half": case.half, "network": case.network}
+        for metric in METRICS:
+            row[metric] = (est[metric], case.truth[metric], error_pct(est[metric], case.truth[metric]))
+        rows.append(row)
+    return rows
+
+
+def summary(rows: list[dict], half: str) -> dict:
+    """Median and worst absolute % error per metric over one half (train or held_out)."""
+    chosen = [row for row in rows if row["half"] == half]
+    out = {}
+    for metric in METRICS:
+        errors = [row[metric][2] for row in chosen]
+        out[metric] = {"median": float(np.median(errors)), "worst": float(np.max(errors)), "n": len(errors)}
+    return out
+
+
+# -- fit ---------------------------------------------------------------------------------------
+
+# Coefficients fitted per metric, in this order (later metrics depend on earlier ones):
+# integer ones on a grid, the others by Nelder-Mead on log scale. A coefficient is named by
+# its path in COEFFICIENTS (the tool-specific ones sit under the tool's name).
+_TOOLS = ("vitis_hls", "vivado_hls")
+GRIDS = {
+    "DSP": {("mult_min_digits",): range(2, 6), ("dsp_min_input_bits",): range(6, 19), ("dsp_min_weight_bits",): range(4, 19)},
+    # per tool, on that tool's reports (latency is a step function of these: no gradients)
+    **{
+        ("latency", tool): {
+            (tool, "add_ns"): [0.25 * i for i in range(2, 17)],
+            (tool, "dsp_ns"): range(0, 13),
+            (tool, "layer_cycles"): range(0, 3),
+        }
+        for tool in _TOOLS
+    },
+}
+CONTINUOUS = {
+    "LUT": [(name,) for name in ("lut_fabric_mult", "lut_per_dsp_mult", "lut_per_act_bit", "lut_per_pool_bit",
+                                 "lut_per_softmax", "lut_per_mux_bit", "lut_per_fifo_bit")],  # fmt: skip
+    "FF": [("ff_per_fifo_bit",)] + [(tool, name) for tool in _TOOLS for name in ("ff_per_stage_bit", "ff_per_lut", "ff_per_dsp")],
+}
+
+
+def _get(coefficients: dict, path: tuple):
+    for key in path:
+        coefficients = coefficients[key]
+    return coefficients
+
+
+def _with(coefficients: dict, values: dict) -> dict:
+    """A copy of ``coefficients`` with the values at the given paths replaced."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in coefficients.items()}
+    for path, value in values.items():
+        (out[path[0]] if len(path) == 2 else out)[path[-1]] = value
+    return out
+
+
+# The starting values of the continuous coefficients, and where they come from: the
+# per-instance tables of the *training* reports (LUTs and FFs of each layer's module).
+# The fit may move them (log-normal prior of width PRIOR_SIGMA): the totals alone do not
+# tell e.g. pooling LUTs from convolution LUTs apart, the priors keep each one plausible.
+PRIORS = {
+    ("lut_fabric_mult",): 1.7,  # cardio: fc1 LUTs with -impl fabric vs -impl dsp, per true multiplication
+    ("lut_per_dsp_mult",): 8.0,  # jet (8-bit) ~6, iris 4-128-3 and MNIST (16-bit) ~10-12 LUTs per DSP product
+    ("lut_per_act_bit",): 3.0,  # ReLU modules: 1.5 (L1 tagger) to 4.6 (MNIST, io_stream) per element and bit
+    ("lut_per_pool_bit",): 3.8,  # MNIST max pooling modules: 3.8-3.9
+    ("lut_per_softmax",): 138.0,  # cardio 135, jet 141, iris 4-128-3 120 per output (MNIST io_stream: 309)
+    ("lut_per_mux_bit",): 2.0,  # L1 tagger pointwise Conv1D modules: 1.4-3
+    ("lut_per_fifo_bit",): 1.9,  # MNIST FIFOs
+    ("vitis_hls", "ff_per_dsp"): 10.0,
+    ("vivado_hls", "ff_per_dsp"): 10.0,
+    ("vitis_hls", "ff_per_lut"): 0.5,  # cardio/jet ReLU modules: 0.6 FF per LUT
+    ("vivado_hls", "ff_per_lut"): 0.1,  # L1 tagger, iris 4-128-3 ReLU modules: 0-0.1
+    ("ff_per_fifo_bit",): 0.8,  # MNIST FIFOs
+    ("vitis_hls", "ff_per_stage_bit"): 0.3,  # jet Dense modules: 0.22-0.27 per product bit and stage
+    ("vivado_hls", "ff_per_stage_bit"): 0.1,  # iris 4-128-3: 0.09
+    # latency (a 16-bit adder on a carry chain, a registered DSP48, one register per layer)
+    **{(tool, "add_ns"): 1.5 for tool in _TOOLS},
+    **{(tool, "dsp_ns"): 4.0 for tool in _TOOLS},
+    **{(tool, "layer_cycles"): 1 for tool in _TOOLS},
+}
+PRIOR_SIGMA = 0.5
+
+
+def _loss(cases: list[Case], coefficients: dict, metric: str) -> float:
+    """Mean |log ratio| of estimate to report: relative errors, robust to the wide range of sizes."""
+    total = 0.0
+    for case in cases:
+        est = _estimated(case.estimate(coefficients))[metric]
+        total += abs(math.log((est + 1.0) / (case.truth[metric] + 1.0)))
+    return total / len(cases)
+
+
+def _fit_grid(cases, coefficients: dict, metric: str, grid: dict) -> dict:
+    """Best grid point; where several are equally good (the data do not tell them apart),
+    the one nearest the priors, or (no priors) the middle of the tied values of each one."""
+    import itertools
+
+    losses = {values: _loss(cases, _with(coefficients, dict(zip(grid, values))), metric) for values in itertools.product(*grid.values())}
+    best = min(losses.values())
+    tied = [values for values, loss in losses.items() if loss <= best + 1e-12]
+    if all(path in PRIORS for path in grid):  # the tied point nearest the prior
+        chosen = min(tied, key=lambda v: sum(abs(math.log((x + 0.5) / (PRIORS[p] + 0.5))) for p, x in zip(grid, v)))
+    else:
+        middle = tuple(sorted(values[i] for values in tied)[len(tied) // 2] for i in range(len(grid)))
+        chosen = middle if losses.get(middle, math.inf) <= best + 1e-12 else tied[0]
+    return _with(coefficients, dict(zip(grid, chosen)))
+
+
+def _fit_continuous(cases, coefficients: dict, metric: str) -> dict:
+    from scipy.optimize import minimize
+
+    paths = CONTINUOUS[metric]
+    start = np.log([PRIORS[path] for path in paths])
+
+    def loss(logs):
+        prior = np.sum(((logs - start) / PRIOR_SIGMA) ** 2) / 2 / len(cases)
+        return _loss(cases, _with(coefficients, dict(zip(paths, np.exp(logs)))), metric) + prior
+
+    result = minimize(loss, start, method="Nelder-Mead", options={"maxiter": 400 * len(paths), "xatol": 1e-3, "fatol": 1e-5})
+    return _with(coefficients, {path: float(round(v, 3)) for path, v in zip(paths, np.exp(result.x))})
+
+
+def fit(cases: list[Case]) -> dict:
+    """Coefficients fitted on the training half only."""
+    train = [case for case in cases if case.half == "train"]
+    coefficients = _with(estimate.COEFFICIENTS, {})
+    coefficients = _fit_grid(train, coefficients, "DSP", GRIDS["DSP"])
+    coefficients = _fit_continuous(train, coefficients, "LUT")
+    for tool in _TOOLS:
+        ran_on = [case for case in train if case.tool == tool]
+        coefficients = _fit_grid(ran_on, coefficients, "latency", GRIDS["latency", tool])
+    return _fit_continuous(train, coefficients, "FF")
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [f"{'case':58s} {'half':8s} " + " ".join(f"{m + ' est/report (err%)':>30s}" for m in METRICS)]
+    for row in rows:
+        cells = " ".join(f"{row[m][0]:>10.0f} / {row[m][1]:<10.0f}({row[m][2]:6.1f})" for m in METRICS)
+        lines.append(f"{row['case'][:58]:58s} {row['half']:8s} {cells}")
+    for half in ("train", "held_out"):
+        stats = summary(rows, half)
+        cells = " ".join(f"{'median ' + format(s['median'], '.1f') + ' worst ' + format(s['worst'], '.1f'):>30s}" for s in stats.values())
+        lines.append(f"{'summary: ' + half + ' (' + str(stats['LUT']['n']) + ' reports)':58s} {'':8s} {cells}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m hlsnake.synth.calibrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="the hls_reports fixtures directory")
+    parser.add_argument("--fit", action="store_true", help="refit the coefficients on the training half and print them")
+    args = parser.parse_args(argv)
+    cases = load_cases(args.fixtures)
+    coefficients = None
+    if args.fit:
+        coefficients = fit(cases)
+        print("fitted COEFFICIENTS (training half only):")
+        print(json.dumps(coefficients, indent=4))
+    for case in cases:
+        for note in case.notes:
+            print(f"note: {case.name}: {note}")
+    print(f"estimator {estimate.VERSION}; split by network: {sum(c.half == 'train' for c in cases)} training reports, "
+          f"{sum(c.half == 'held_out' for c in cases)} held out")  # fmt: skip
+    print(format_table(evaluate(cases, coefficients)))
+
+
+if __name__ == "__main__":
+    main()

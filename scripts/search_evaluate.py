@@ -1,0 +1,3 @@
+from hlsnake import trials
+
+trials.evaluate(snakemake.input.proposals, snakemake.output[0])

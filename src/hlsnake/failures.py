@@ -1,0 +1,116 @@
+"""Failure records: a design that cannot be built is a result, not a crash.
+
+A stage job that fails for a reason of the design — training diverged (NaN loss),
+hls4ml could not compile the project, the synthesis tool failed or timed out — writes a
+record with ``"status": "failed"`` and the reason into its JSON outputs (``metrics.json``
+or ``resources.json``), leaves its other outputs empty, and exits normally. The job then
+counts as done for Snakemake, the failure is cached like any result, and the stages
+below it pass the failure on without work. So a search or a grid goes on past a
+failing design (``--keep-going`` alone would not: the round's gather job would miss its
+input) and scores it infeasible.
+
+A failure of the code (a bug, a missing package) is not a design failure: it raises as
+before. To retry a failed design (e.g. after installing a tool), rerun its stage with
+``--forcerun <its metrics.json>``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import traceback
+from pathlib import Path
+
+from .fileio import read_json, write_json
+
+RECORD_FILES = ("metrics.json", "resources.json")  # where a stage keeps its record
+
+
+class DesignFailed(RuntimeError):
+    """Raise this (e.g. in a synthesis backend) for a design that cannot be built."""
+
+
+# exception types that are the design's fault, whatever raised them
+DESIGN_FAILURES = (DesignFailed, FloatingPointError, subprocess.CalledProcessError, subprocess.TimeoutExpired, TimeoutError)
+
+
+def is_design_failure(exc: BaseException) -> bool:
+    if isinstance(exc, DESIGN_FAILURES):
+        return True
+    # hls4ml reports a failed g++ build (and configurations it cannot write) as a bare Exception
+    return type(exc) is Exception and _raised_in(exc, "hls4ml")
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and f"/{package}/" in frames[-1].filename.replace("\\", "/")
+
+
+def stage_failure(stage_dir) -> dict | None:
+    """The failure record of a stage directory, or None when it did not fail."""
+    for name in RECORD_FILES:
+        path = Path(stage_dir) / name
+        if path.is_file() and path.stat().st_size:
+            record = read_json(path)
+            if isinstance(record, dict) and record.get("status") == "failed":
+                return record
+    return None
+
+
+def design_failure(design) -> dict | None:
+    """The record of the first failed stage of a design (a ``designs.Design``), or None."""
+    for stage in design.stage_paths()[1:]:
+        record = stage_failure(stage)
+        if record:
+            return record
+    return None
+
+
+def raise_if_failed(design) -> None:
+    """For readers of finished designs that cannot use a failed one."""
+    record = design_failure(design)
+    if record:
+        raise DesignFailed(f"design {design.path} failed at stage {record['failed_stage']}: {record['reason']}")
+
+
+def write_failure(outputs, record: dict) -> None:
+    """The record into every JSON output; empty placeholders for the others."""
+    for out in map(Path, outputs):
+        if out.suffix == ".json":
+            write_json(out, record)
+        elif out.suffix:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(b"")  # an empty model.h5 or weights.npz: unusable by design
+        else:
+            out.mkdir(parents=True, exist_ok=True)  # a directory output (e.g. the hls4ml project)
+
+
+def run_stage(snakemake, work, *args, **kwargs):
+    """Run a design stage's ``work`` in a rule script; record a design failure instead of raising.
+
+    A failed parent stage (found through the inputs' directories) is passed on without
+    running ``work``.
+    """
+    outputs = list(snakemake.output)
+    stage = Path(outputs[0]).parent.name
+    for parent in dict.fromkeys(Path(p).parent for p in snakemake.input):
+        upstream = stage_failure(parent)
+        if upstream:
+            write_failure(outputs, _record(stage, upstream["failed_stage"], upstream["reason"], 0.0))
+            print(f"{stage}: not built, stage {upstream['failed_stage']} failed: {upstream['reason']}", flush=True)
+            return None
+    start = time.time()
+    try:
+        return work(*args, **kwargs)
+    except Exception as exc:
+        if not is_design_failure(exc):
+            raise
+        traceback.print_exc()
+        reason = f"{type(exc).__name__}: {exc}".strip()
+        write_failure(outputs, _record(stage, stage, reason, time.time() - start))
+        print(f"{stage}: design failure recorded: {reason}", flush=True)
+        return None
+
+
+def _record(stage: str, failed_stage: str, reason: str, seconds: float) -> dict:
+    return {"status": "failed", "stage": stage, "failed_stage": failed_stage, "reason": reason, "seconds": seconds}

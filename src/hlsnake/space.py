@@ -1,0 +1,225 @@
+"""The design space of a search (config ``search.space``) and how a point becomes a design.
+
+Every knob is discrete: a range ``{low, high, step}`` (ordered: TPE models its index as a
+number) or a list of ``choices`` (categories). A bit width may be ``per_layer``: one
+value per layer, each searched on its own. A knob that is absent keeps the config's
+value (no pruning, no quantisation, the ``hls`` defaults). Hyperopt sees one variable per
+value (per layer for a per-layer knob) holding the index of the chosen value, so a point
+is read back from hyperopt and written into its history without float round-off.
+
+:func:`point_flow` is the one place that turns a point into a design flow.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass
+
+from .designs import Design, dataset_tag, flow_steps
+
+
+class SpaceError(ValueError):
+    """An invalid search space; the message names the config key."""
+
+
+@dataclass(frozen=True)
+class KnobKind:
+    kind: type  # float, int or str
+    layers: str | None = None  # "weight" / "activation": may be one value per such layer
+    none_means: str | None = None  # what a null choice means, when allowed
+
+
+# The knobs a space may have. Extension point: a new knob is added here (its schema in
+# workflow/schemas/config.schema.yaml, search.space) and turned into steps in point_flow.
+KNOBS = {
+    "sparsity": KnobKind(float),  # 0 means no prune step
+    "weight_bits": KnobKind(int, layers="weight", none_means="no quantize step"),
+    "activation_bits": KnobKind(int, layers="activation"),  # absent/null: the weight bits
+    "reuse_factor": KnobKind(int),
+    "strategy": KnobKind(str),
+    "io_type": KnobKind(str),
+}
+MODEL_TASK_ORDER = ("prune", "quantize")  # the order of the model steps in a flow
+
+
+def point_flow(point: dict) -> list[dict]:
+    """The design flow of a point: prune (when sparsity > 0) -> quantize (when bits given) -> hls.
+
+    Extension point for more knobs: tolerance-driven tasks would add their step here
+    (e.g. ``{"prune": {"tolerance": point["prune_tolerance"]}}`` for a knob
+    ``prune_tolerance``, and a ``scale`` step likewise), and a task-order knob (a choice
+    of orders such as ``"quantize>prune"``) would replace MODEL_TASK_ORDER per point.
+    """
+    steps = {}
+    if point.get("sparsity"):
+        steps["prune"] = {"sparsity": point["sparsity"]}
+    if point.get("weight_bits") is not None:
+        abits = point.get("activation_bits")
+        steps["quantize"] = {"weight_bits": point["weight_bits"], "activation_bits": abits if abits is not None else point["weight_bits"]}
+    flow = [{task: steps[task]} for task in MODEL_TASK_ORDER if task in steps]
+    flow.append({"hls": {k: point[k] for k in ("reuse_factor", "strategy", "io_type") if k in point}})
+    return flow
+
+
+@dataclass(frozen=True)
+class Knob:
+    name: str
+    values: tuple  # the values one variable can take, in order
+    ordered: bool  # from a range (ordered) or from choices (categorical)
+    layers: int = 0  # > 0: one variable per layer, named name[0], name[1], ...
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"{self.name}[{i}]" for i in range(self.layers)] if self.layers else [self.name]
+
+    def value(self, indices: list[int]):
+        values = [self.values[i] for i in indices]
+        return values if self.layers else values[0]
+
+    def indices(self, value) -> list[int]:
+        values = value if self.layers else [value]
+        try:
+            return [self.values.index(v) for v in values]
+        except ValueError:
+            raise SpaceError(f"search.space.{self.name}: {value!r} is not in the space") from None
+
+
+@dataclass(frozen=True)
+class Space:
+    knobs: tuple[Knob, ...]
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Space":
+        from .config import layer_counts
+
+        spec = config["search"]["space"]
+        counts = dict(zip(("weight", "activation"), layer_counts(config["model"])))
+        knobs = []
+        for name, kind in KNOBS.items():
+            if spec.get(name) is not None:
+                knobs.append(_knob(name, kind, spec[name], counts))
+        if spec.get("activation_bits") is not None and spec.get("weight_bits") is None:
+            raise SpaceError("search.space.activation_bits: searched activation bits need search.space.weight_bits too")
+        wbits = next((k for k in knobs if k.name == "weight_bits"), None)
+        if wbits and wbits.layers and spec.get("activation_bits") is None:
+            raise SpaceError(
+                "search.space.activation_bits: weight_bits is per layer, so give the activation bits "
+                f"explicitly (the model has {counts['activation']} hidden activations)"
+            )
+        return cls(tuple(knobs))
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for knob in self.knobs for label in knob.labels]
+
+    def _variables(self) -> list[tuple[str, Knob]]:
+        return [(label, knob) for knob in self.knobs for label in knob.labels]
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(knob.values) for _, knob in self._variables())
+
+    def hyperopt(self) -> dict:
+        """The hyperopt space: each variable is the index of its value."""
+        from hyperopt import hp
+
+        out = {}
+        for label, knob in self._variables():
+            n = len(knob.values)
+            out[label] = hp.quniform(label, -0.5, n - 0.5, 1) if knob.ordered else hp.choice(label, list(range(n)))
+        return out
+
+    def point(self, vals: dict) -> dict:
+        """The point of hyperopt values (``{label: index}``)."""
+        point = {}
+        for knob in self.knobs:
+            n = len(knob.values)
+            point[knob.name] = knob.value([min(max(int(round(float(vals[label]))), 0), n - 1) for label in knob.labels])
+        return point
+
+    def vals(self, point: dict) -> dict:
+        """Inverse of :meth:`point`: hyperopt values as TPE's history holds them."""
+        out = {}
+        for knob in self.knobs:
+            for label, index in zip(knob.labels, knob.indices(point[knob.name])):
+                out[label] = float(index) if knob.ordered else int(index)
+        return out
+
+    def points(self):
+        """Every point of the space (the grid), in a fixed order."""
+        variables = self._variables()
+        for combo in itertools.product(*(range(len(knob.values)) for _, knob in variables)):
+            yield self.point(dict(zip((label for label, _ in variables), combo)))
+
+    def random_point(self, rng) -> dict:
+        return self.point({label: int(rng.integers(len(knob.values))) for label, knob in self._variables()})
+
+
+def design(config: dict, point: dict) -> Design:
+    """The design (a workflow path) of a point of the space."""
+    return Design(
+        results=config["results"],
+        dataset=dataset_tag(config),
+        model=config["model"]["name"],
+        steps=flow_steps(config, point_flow(point)),
+    )
+
+
+def point_text(point: dict) -> str:
+    """A point as one JSON string (for tables): exact, and read back with json.loads."""
+    return json.dumps(point, sort_keys=True)
+
+
+def grid(config: dict, space: Space) -> list[tuple[dict, Design]]:
+    """Every distinct design of the space, with the first point that gives it."""
+    seen: dict[str, tuple[dict, Design]] = {}
+    for point in space.points():
+        d = design(config, point)
+        seen.setdefault(d.path, (point, d))
+    return list(seen.values())
+
+
+# -- reading the config ------------------------------------------------------------------
+
+
+def _knob(name: str, kind: KnobKind, spec: dict, counts: dict) -> Knob:
+    key = f"search.space.{name}"
+    layers = 0
+    if spec.get("per_layer"):
+        if not kind.layers:
+            raise SpaceError(f"{key}: per_layer applies to bit widths only")
+        layers = counts[kind.layers]
+    if "choices" in spec:
+        values = [_canonical(v, kind, key) for v in spec["choices"]]
+        if len(set(map(repr, values))) != len(values):
+            raise SpaceError(f"{key}: choices {spec['choices']} repeat a value")
+        if None in values and (kind.none_means is None or layers):
+            raise SpaceError(f"{key}: null is not a choice here" + (" (per layer)" if layers else ""))
+        return Knob(name, tuple(values), ordered=False, layers=layers)
+    low, high = spec["low"], spec["high"]
+    step = spec.get("step", 1)
+    if high < low:
+        raise SpaceError(f"{key}: high {high} is below low {low}")
+    if kind.kind is int and not all(float(v).is_integer() for v in (low, high, step)):
+        raise SpaceError(f"{key}: low, high and step must be whole numbers")
+    count = int(math.floor((high - low) / step + 1e-9)) + 1
+    values = [_canonical(low + k * step, kind, key) for k in range(count)]
+    if len(set(values)) != len(values):
+        raise SpaceError(f"{key}: step {step} is finer than two decimals")
+    return Knob(name, tuple(values), ordered=True, layers=layers)
+
+
+def _canonical(value, kind: KnobKind, key: str):
+    """One spelling per value: a point never gets two directories (0.3 vs 0.30000000000000004)."""
+    if value is None:
+        return None
+    if kind.kind is float:
+        rounded = round(float(value), 2)
+        if abs(rounded - float(value)) > 1e-9:
+            raise SpaceError(f"{key}: {value} has more than two decimals")
+        return rounded
+    if kind.kind is int:
+        return int(value)
+    return str(value).lower() if key.endswith("strategy") else str(value)

@@ -1,0 +1,258 @@
+"""Trials of a search or a grid: their results, scores, Pareto front, hypervolume and plots.
+
+Objectives: the bit-accurate hls4ml accuracy (maximised) and DSP, LUT, FF and latency in
+cycles from the synthesis backend (minimised). The scalar score that TPE optimises is the
+reference framework's: ``accuracy + sum_k w_k * (budget_k - use_k) / budget_k``, with an
+accuracy floor as a hard constraint. A design below the floor is *infeasible*, one whose
+stage failed is *failed* (see failures.py); both stay in the table, marked, and neither
+is on the front.
+
+The hypervolume is measured on normalised objectives — accuracy as
+``(accuracy - floor) / (1 - floor)``, each resource as ``use / budget`` — against the
+reference point (accuracy = floor, each resource = its budget), i.e. (0, 1, 1, ...)
+normalised: the share of the box "above the floor and within the budgets" that the
+front dominates, between 0 and 1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import failures
+from .designs import Design, parse_design_path
+from .fileio import atomic_path, read_json, write_csv, write_json
+from .pareto import hypervolume, non_dominated
+
+OBJECTIVES = {"accuracy": "max", "DSP": "min", "LUT": "min", "FF": "min", "latency_cycles": "min"}
+RESOURCES = ("DSP", "LUT", "FF", "latency_cycles")
+MEASURED = ("accuracy", "keras_accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
+ACCURACY_SOURCE = "hls4ml C simulation (bit-accurate), test split"
+INFEASIBLE_LOSS = 1e6  # TPE loss of a design below the accuracy floor: after every feasible one
+FRONT_PLOTS = ("DSP", "LUT", "latency_cycles")
+# text columns of the result tables (read back as text: "0.10" stays "0.10")
+TEXT_COLUMNS = ("design", "label", "point", "origin", "status", "failed_stage", "reason", "accuracy_source", "resource_source")
+
+
+# -- one design's result -----------------------------------------------------------------
+
+
+def result_row(design: Design) -> dict:
+    """What a finished (or failed) design measured, with the source of each number."""
+    from .report import design_row
+
+    row = {"design": design.path, "label": design.label, "stage_seconds": _stage_seconds(design)}
+    failure = failures.design_failure(design)
+    if failure:
+        return {**row, "status": "failed", "failed_stage": failure["failed_stage"], "reason": failure["reason"]}
+    measured = design_row(design)
+    row.update({key: measured.get(key) for key in MEASURED})
+    return {**row, "status": "ok", "accuracy_source": ACCURACY_SOURCE, "resource_source": measured["source"]}
+
+
+def _stage_seconds(design: Design) -> float:
+    """Compute time of the design's stages after training (a shared stage counts in each design)."""
+    total = 0.0
+    for stage in design.stage_paths()[1:]:
+        for name in failures.RECORD_FILES:
+            path = Path(stage) / name
+            if path.is_file() and path.stat().st_size:
+                total += float(read_json(path).get("seconds") or 0.0)
+    return round(total, 2)
+
+
+def evaluate(proposals_path, out_path) -> pd.DataFrame:
+    """The results of one round's proposals (their designs are built by then)."""
+    record = read_json(proposals_path)
+    rows = []
+    for proposal in record["proposals"]:
+        point = proposal["point"]
+        row = {"trial": proposal["trial"], "round": record["round"], "origin": proposal["origin"]}
+        row.update({name: _text(value) for name, value in point.items()})
+        row["point"] = json.dumps(point, sort_keys=True)
+        row.update(result_row(parse_design_path(proposal["design"])))
+        rows.append(row)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["trial", "round", "design", "point", "status"])
+    write_csv(out_path, frame)
+    return frame
+
+
+def _text(value) -> str:
+    if value is None:
+        return "none"
+    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def read_results(paths) -> pd.DataFrame:
+    frames = [pd.read_csv(p, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False, na_values=[""]) for p in paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["trial", "round", "design", "point", "status"])
+    return pd.concat(frames, ignore_index=True).sort_values("trial", kind="stable").reset_index(drop=True)
+
+
+# -- score and feasibility ----------------------------------------------------------------
+
+
+def assess(row: dict, score: dict) -> tuple[str, str, float]:
+    """(status, reason, score) of a result row: ok, infeasible (below the floor) or failed."""
+    if row.get("status") == "failed":
+        return "failed", str(row.get("reason") or ""), float("nan")
+    value = float(row["accuracy"]) + sum(
+        weight * (score["budgets"][k] - float(row[k])) / score["budgets"][k] for k, weight in score["weights"].items() if weight
+    )
+    if float(row["accuracy"]) < score["accuracy_floor"]:
+        return "infeasible", f"accuracy {float(row['accuracy']):.4f} below the floor {score['accuracy_floor']}", value
+    return "ok", "", value
+
+
+def loss(row: dict, score: dict) -> float | None:
+    """TPE's loss (lower is better); None for a failed design."""
+    status, _, value = assess(row, score)
+    if status == "failed":
+        return None
+    if status == "infeasible":
+        return INFEASIBLE_LOSS + score["accuracy_floor"] - float(row["accuracy"])
+    return -value
+
+
+def scored(frame: pd.DataFrame, score: dict) -> pd.DataFrame:
+    frame = frame.copy()
+    assessed = [assess(row, score) for row in frame.to_dict("records")]
+    frame["status"] = [a[0] for a in assessed]
+    frame["reason"] = [a[1] for a in assessed]
+    frame["score"] = [a[2] for a in assessed]
+    frame["feasible"] = frame["status"] == "ok"
+    for column in MEASURED:
+        if column not in frame:
+            frame[column] = np.nan
+    return frame
+
+
+# -- front and hypervolume ----------------------------------------------------------------
+
+
+def front_mask(frame: pd.DataFrame, objectives=tuple(OBJECTIVES)) -> np.ndarray:
+    """Feasible trials that no feasible trial dominates."""
+    values = frame[list(objectives)].to_numpy(float, copy=True)
+    values[~frame["feasible"].to_numpy(bool)] = np.nan
+    return non_dominated(values, [OBJECTIVES[o] for o in objectives])
+
+
+def reference_point(score: dict, objectives) -> dict:
+    return {o: (score["accuracy_floor"] if o == "accuracy" else score["budgets"][o]) for o in objectives}
+
+
+def normalised(frame: pd.DataFrame, score: dict, objectives) -> np.ndarray:
+    floor = score["accuracy_floor"]
+    columns = []
+    for o in objectives:
+        values = frame[o].to_numpy(float)
+        columns.append((values - floor) / (1 - floor) if o == "accuracy" else values / score["budgets"][o])
+    out = np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    out[~frame["feasible"].to_numpy(bool)] = np.nan
+    return out
+
+
+def hypervolume_curve(frame: pd.DataFrame, score: dict, objectives) -> np.ndarray:
+    """Normalised hypervolume of the feasible front after each trial, in trial order."""
+    values = normalised(frame, score, objectives)
+    senses = [OBJECTIVES[o] for o in objectives]
+    ref = [0.0 if o == "accuracy" else 1.0 for o in objectives]
+    return np.array([hypervolume(values[: i + 1], senses, ref) for i in range(len(frame))])
+
+
+# -- the summary files ----------------------------------------------------------------------
+
+
+def summarise(results_files, out: dict, score: dict, hv_objectives, budget: int | None = None, title: str = "") -> pd.DataFrame:
+    """trials.csv, pareto.csv, hypervolume.json and the plots from the round results."""
+    frame = read_results(results_files)
+    if budget is not None:
+        frame = frame[frame["trial"] < budget].reset_index(drop=True)
+    frame = scored(frame, score)
+    frame["pareto"] = front_mask(frame)
+    frame["hypervolume"] = hypervolume_curve(frame, score, hv_objectives)
+    write_csv(out["trials"], frame)
+    write_csv(out["pareto"], frame[frame["pareto"]].sort_values("accuracy", ascending=False))
+    best = frame[frame["feasible"]].sort_values("score", ascending=False).head(1)
+    summary = {
+        "trials": int(len(frame)),
+        "ok": int(frame["feasible"].sum()),
+        "infeasible": int((frame["status"] == "infeasible").sum()),
+        "failed": int((frame["status"] == "failed").sum()),
+        "pareto": int(frame["pareto"].sum()),
+        "hypervolume": float(frame["hypervolume"].iloc[-1]) if len(frame) else 0.0,
+        "hypervolume_objectives": list(hv_objectives),
+        "reference_point": reference_point(score, hv_objectives),
+        "normalisation": "accuracy -> (accuracy - floor) / (1 - floor); resource -> use / budget; reference (0, 1, ..., 1)",
+        "best_score": float(best["score"].iloc[0]) if len(best) else None,
+        "best_design": best["design"].iloc[0] if len(best) else None,
+        "score": score,
+    }
+    write_json(out["hypervolume"], summary)
+    plot_fronts(frame, out["fronts"], title)
+    plot_progress(frame, out["progress"], summary, title)
+    return frame
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_fronts(frame: pd.DataFrame, path, title: str = "") -> None:
+    """Accuracy against DSP, LUT and latency: every trial, and each 2-D front."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(FRONT_PLOTS), figsize=(5 * len(FRONT_PLOTS), 4.2), constrained_layout=True)
+    ok, bad = frame[frame["feasible"]], frame[frame["status"] == "infeasible"]
+    for ax, cost in zip(np.atleast_1d(axes), FRONT_PLOTS):
+        ax.scatter(ok[cost], ok["accuracy"], s=22, c="C0", label="feasible")
+        ax.scatter(bad[cost], bad["accuracy"], s=22, c="0.6", marker="x", label="infeasible")
+        if len(ok):
+            best = ok[non_dominated(ok[["accuracy", cost]].to_numpy(float), ["max", "min"])].sort_values(cost)
+            ax.step(best[cost], best["accuracy"], "o-", where="post", color="C3", ms=6, label="2-D front")
+            if ok[cost].max() > 20 * max(1.0, ok[cost][ok[cost] > 0].min() if (ok[cost] > 0).any() else 1.0):
+                ax.set_xscale("symlog", linthresh=1)
+        source = frame.get("resource_source", pd.Series(dtype=object)).dropna()
+        ax.set_xlabel(f"{cost}" + (f" ({source.iloc[0]})" if len(source) else ""))
+        ax.set_ylabel("accuracy (bit-accurate hls4ml)")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(loc="lower right", fontsize=8)
+    failed = int((frame["status"] == "failed").sum())
+    fig.suptitle(f"{title}: {len(frame)} trials, {len(ok)} feasible, {len(bad)} infeasible, {failed} failed")
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+
+
+def plot_progress(frame: pd.DataFrame, path, summary: dict, title: str = "") -> None:
+    """Hypervolume and best score against the number of trials."""
+    plt = _plt()
+    fig, (hv_ax, score_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    x = np.arange(1, len(frame) + 1)
+    hv_ax.step(x, frame["hypervolume"], where="post", color="C3")
+    ref = ", ".join(f"{k} {v:g}" for k, v in summary["reference_point"].items())
+    hv_ax.set_title(f"hypervolume ({', '.join(summary['hypervolume_objectives'])})\nreference: {ref}", fontsize=9)
+    hv_ax.set_xlabel("trials")
+    hv_ax.set_ylabel("normalised hypervolume")
+    best = frame["score"].where(frame["feasible"]).cummax()
+    score_ax.step(x, best, where="post", color="C0")
+    score_ax.set_title("best feasible score", fontsize=9)
+    score_ax.set_xlabel("trials")
+    for ax in (hv_ax, score_ax):
+        ax.grid(alpha=0.3)
+        if "round" in frame and frame["round"].nunique() > 1:
+            for start in frame.groupby("round")["trial"].min().iloc[1:]:
+                ax.axvline(start + 0.5, color="0.85", lw=0.8, zorder=0)
+    fig.suptitle(title)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,342 @@
+"""The Bayesian search: space, controller, scores, failure records (no Snakemake), and the
+real workflow on a tiny space (a failing design, reruns, a larger budget, the grid)."""
+
+import collections
+import json
+import re
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import run_workflow, tiny_config
+from hlsnake import config as hlsnake_config
+from hlsnake import failures, search, space, trials
+from hlsnake.designs import parse_design_path
+
+
+def validated(**search_section):
+    return hlsnake_config.validate(tiny_config(search=search_section))
+
+
+SPACE = {
+    "sparsity": {"low": 0.0, "high": 0.9, "step": 0.05},
+    "weight_bits": {"low": 3, "high": 10},
+    "reuse_factor": {"choices": [1, 2, 4]},
+}
+SCORE = {
+    "accuracy_floor": 0.9,
+    "weights": {"DSP": 0.5, "LUT": 0.5, "FF": 0.0, "latency_cycles": 0.0},
+    "budgets": {"DSP": 100, "LUT": 10000, "FF": 20000, "latency_cycles": 50},
+}
+
+
+# -- the space ----------------------------------------------------------------------------
+
+
+def test_range_values_have_one_spelling_and_round_trip_through_hyperopt_values():
+    cfg = validated(space=SPACE)
+    s = space.Space.from_config(cfg)
+    sparsity = next(k for k in s.knobs if k.name == "sparsity")
+    assert sparsity.values[3] == 0.15 and len(sparsity.values) == 19 and sparsity.values[-1] == 0.9
+    assert s.size == 19 * 8 * 3
+    for point in s.points():
+        assert s.point(s.vals(point)) == point
+
+
+def test_point_flow_leaves_out_prune_at_zero_and_quantize_at_null():
+    cfg = validated(space={"sparsity": {"choices": [0.0, 0.5]}, "weight_bits": {"choices": [None, 4]}})
+    paths = sorted(space.design(cfg, p).path.split("/train/")[1] for p in space.Space.from_config(cfg).points())
+    assert paths == [
+        "hls_rf1_latency_parallel/synth_estimate",
+        "prune_s0.50/hls_rf1_latency_parallel/synth_estimate",
+        "prune_s0.50/quant_w4_a4/hls_rf1_latency_parallel/synth_estimate",
+        "quant_w4_a4/hls_rf1_latency_parallel/synth_estimate",
+    ]
+
+
+def test_per_layer_bits_search_each_layer():
+    # tiny model: one hidden layer -> 2 weight layers, 1 activation
+    cfg = validated(space={"weight_bits": {"choices": [4, 6], "per_layer": True}, "activation_bits": {"low": 5, "high": 6}})
+    s = space.Space.from_config(cfg)
+    assert s.labels == ["weight_bits[0]", "weight_bits[1]", "activation_bits"] and s.size == 8
+    point = {"weight_bits": [6, 4], "activation_bits": 5}
+    assert space.design(cfg, point).path.endswith("/train/quant_w6-4_a5/hls_rf1_latency_parallel/synth_estimate")
+    assert s.point(s.vals(point)) == point
+
+
+@pytest.mark.parametrize(
+    "section, key",
+    [
+        ({"space": {"sparsity": {"choices": [0.333]}}}, "search.space.sparsity"),
+        ({"space": {"sparsity": {"low": 0.0, "high": 0.5, "step": 0.005}}}, "search.space.sparsity"),
+        ({"space": {"weight_bits": {"low": 8, "high": 4}}}, "search.space.weight_bits"),
+        ({"space": {"weight_bits": {"choices": [4, 6], "per_layer": True}}}, "search.space.activation_bits"),
+        ({"space": {"reuse_factor": {"choices": [0]}}}, "search.space.reuse_factor"),
+        ({"space": {"strategy": {"choices": ["fast"]}}}, "search.space.strategy"),
+        ({"budget": 0}, "search.budget"),
+        ({"score": {"weights": {"BRAM": 1}}}, "search.score.weights"),
+    ],
+)
+def test_config_errors_name_the_key(section, key):
+    with pytest.raises(hlsnake_config.ConfigError, match=re.escape(key)):
+        validated(**section)
+
+
+def test_nested_command_line_values_are_read_as_numbers():
+    # snakemake --config 'search={budget: 60, score: {accuracy_floor: 0.9}}' gives strings
+    cfg = validated(budget="60", batch="null", score={"accuracy_floor": "0.9"})
+    assert cfg["search"]["budget"] == 60 and cfg["search"]["batch"] is None
+    assert cfg["search"]["score"]["accuracy_floor"] == 0.9
+
+
+# -- the controller -----------------------------------------------------------------------
+
+
+def test_an_empty_space_proposes_the_config_design_once():
+    cfg = validated()
+    s = space.Space.from_config(cfg)
+    design_of = lambda point: space.design(cfg, point).path  # noqa: E731
+    (only,) = _propose(s, design_of, [])
+    assert only["point"] == {} and only["design"].endswith("/train/hls_rf1_latency_parallel/synth_estimate")
+    assert _propose(s, design_of, _finish([only], [0.0]), round=1) == []
+
+
+def _space_and_paths():
+    cfg = validated(space=SPACE)
+    return space.Space.from_config(cfg), (lambda point: space.design(cfg, point).path)
+
+
+def _propose(s, design_of, finished, n=4, seed=7, round=0, startup=4):
+    return search.propose(s, finished, n, seed=seed, round=round, startup=startup, retries=10, design_of=design_of)
+
+
+def _finish(proposals, losses):
+    return [search.Finished(p["point"], p["design"], loss) for p, loss in zip(proposals, losses)]
+
+
+def test_proposals_are_deterministic_for_a_seed():
+    s, design_of = _space_and_paths()
+    first = _propose(s, design_of, [])
+    assert first == _propose(s, design_of, [])
+    assert first != _propose(s, design_of, [], seed=8)
+    assert len({p["design"] for p in first}) == 4
+
+
+def test_the_next_round_depends_on_the_results_of_the_earlier_ones():
+    s, design_of = _space_and_paths()
+    earlier = _propose(s, design_of, [], n=8, startup=8)
+    losses = [float(i) for i in range(8)]
+    after = _propose(s, design_of, _finish(earlier, losses), round=1)
+    permuted = _propose(s, design_of, _finish(earlier, losses[::-1]), round=1)
+    assert all(p["origin"].startswith("tpe") for p in after)
+    assert [p["point"] for p in after] != [p["point"] for p in permuted]
+
+
+def test_tpe_moves_towards_the_better_trials():
+    """Low loss at low sparsity: the TPE round proposes lower sparsities than random ones."""
+    s, design_of = _space_and_paths()
+    finished = []
+    for r in range(6):
+        batch = _propose(s, design_of, finished, round=r, startup=8)
+        finished += _finish(batch, [p["point"]["sparsity"] for p in batch])
+    tpe_rounds = [f.point["sparsity"] for f in finished[12:]]
+    assert np.mean(tpe_rounds) < np.mean([f.point["sparsity"] for f in finished[:8]])
+
+
+def test_batches_never_repeat_a_tried_design_and_end_when_the_space_is_exhausted():
+    cfg = validated(space={"sparsity": {"choices": [0.0, 0.5]}, "weight_bits": {"choices": [None, 6]}})
+    s = space.Space.from_config(cfg)
+    design_of = lambda point: space.design(cfg, point).path  # noqa: E731
+    finished = []
+    for r in range(3):
+        batch = _propose(s, design_of, finished, n=3, round=r, startup=1)
+        finished += _finish(batch, [None if p["point"]["sparsity"] else 0.0 for p in batch])  # failures too
+    assert sorted(f.design for f in finished) == sorted({space.design(cfg, p).path for p in s.points()})
+    assert _propose(s, design_of, finished, round=3) == []
+
+
+def test_a_round_proposes_up_to_the_budget_and_numbers_its_trials(tmp_path):
+    cfg = validated(space=SPACE, budget=5, batch=4, startup=2)
+    first = search.propose_round([], tmp_path / "p0.json", 0, cfg)
+    assert [p["trial"] for p in first["proposals"]] == [0, 1, 2, 3]
+    rows = [{"trial": p["trial"], "round": 0, "point": json.dumps(p["point"]), "design": p["design"], "status": "ok",
+             "accuracy": 0.95, "DSP": 10, "LUT": 1000, "FF": 10, "latency_cycles": 10} for p in first["proposals"]]
+    pd.DataFrame(rows).to_csv(tmp_path / "r0.csv", index=False)
+    second = search.propose_round([tmp_path / "r0.csv"], tmp_path / "p1.json", 1, cfg)
+    assert [p["trial"] for p in second["proposals"]] == [4] and second["requested"] == 1
+
+
+# -- scores and tables --------------------------------------------------------------------
+
+
+def test_score_feasibility_and_loss_by_hand():
+    row = {"status": "ok", "accuracy": 0.95, "DSP": 50, "LUT": 2000, "FF": 1, "latency_cycles": 1}
+    status, _, value = trials.assess(row, SCORE)
+    assert status == "ok" and value == pytest.approx(0.95 + 0.5 * 0.5 + 0.5 * 0.8)
+    low = {**row, "accuracy": 0.85}
+    assert trials.assess(low, SCORE)[0] == "infeasible"
+    assert trials.loss(row, SCORE) == pytest.approx(-value)
+    assert trials.loss(low, SCORE) > trials.loss({**row, "DSP": 10**6}, SCORE)  # infeasible after any feasible
+    assert trials.loss({"status": "failed", "reason": "x"}, SCORE) is None
+
+
+def _results_file(path, rows):
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_summary_marks_infeasible_and_failed_and_measures_the_front(tmp_path):
+    base = {"round": 0, "point": "{}", "origin": "grid", "FF": 1, "latency_cycles": 10, "status": "ok"}
+    rows = [
+        {**base, "trial": 0, "design": "a", "accuracy": 0.95, "DSP": 50, "LUT": 5000},
+        {**base, "trial": 1, "design": "b", "accuracy": 0.92, "DSP": 20, "LUT": 4000},
+        {**base, "trial": 2, "design": "c", "accuracy": 0.91, "DSP": 60, "LUT": 6000},  # dominated by a
+        {**base, "trial": 3, "design": "d", "accuracy": 0.80, "DSP": 1, "LUT": 1},  # below the floor
+        {"trial": 4, "round": 0, "point": "{}", "origin": "grid", "design": "e", "status": "failed", "reason": "NaN"},
+    ]
+    out = {k: tmp_path / n for k, n in {"trials": "t.csv", "pareto": "p.csv", "hypervolume": "h.json", "fronts": "f.png", "progress": "g.png"}.items()}
+    frame = trials.summarise([_results_file(tmp_path / "r.csv", rows)], out, SCORE, ["accuracy", "DSP", "LUT"])
+    assert frame["status"].tolist() == ["ok", "ok", "ok", "infeasible", "failed"]
+    assert pd.read_csv(out["pareto"])["design"].tolist() == ["a", "b"]
+    # normalised: a = (0.5, 0.5, 0.5), b = (0.2, 0.2, 0.4); union of their boxes
+    a, b = 0.5 * 0.5 * 0.5, 0.2 * 0.8 * 0.6
+    overlap = 0.2 * 0.5 * 0.5
+    summary = json.loads(out["hypervolume"].read_text())
+    assert summary["hypervolume"] == pytest.approx(a + b - overlap)
+    assert summary["reference_point"] == {"accuracy": 0.9, "DSP": 100, "LUT": 10000}
+    assert frame["hypervolume"].tolist() == pytest.approx([a, a + b - overlap] + [a + b - overlap] * 3)
+    assert out["fronts"].stat().st_size > 10_000 and out["progress"].stat().st_size > 10_000
+
+
+# -- failure records ----------------------------------------------------------------------
+
+
+def _job(tmp_path, stage, inputs=()):
+    out = tmp_path / stage
+    return types.SimpleNamespace(input=list(inputs), output=[str(out / "model.h5"), str(out / "metrics.json")])
+
+
+def test_a_design_failure_is_recorded_and_passed_on(tmp_path):
+    def diverge():
+        raise FloatingPointError("training diverged: loss became nan at epoch 1")
+
+    failures.run_stage(_job(tmp_path, "prune_s0.90"), diverge)
+    record = failures.stage_failure(tmp_path / "prune_s0.90")
+    assert record["failed_stage"] == "prune_s0.90" and "nan" in record["reason"]
+    assert (tmp_path / "prune_s0.90" / "model.h5").stat().st_size == 0
+
+    ran = []
+    failures.run_stage(_job(tmp_path, "quant_w4_a4", [tmp_path / "prune_s0.90" / "model.h5"]), lambda: ran.append(1))
+    assert not ran and failures.stage_failure(tmp_path / "quant_w4_a4")["failed_stage"] == "prune_s0.90"
+
+
+def test_a_bug_is_not_a_design_failure(tmp_path):
+    with pytest.raises(TypeError):
+        failures.run_stage(_job(tmp_path, "prune_s0.50"), lambda: None + 1)
+    assert not (tmp_path / "prune_s0.50").exists()
+
+
+def test_a_bare_exception_counts_only_when_hls4ml_raised_it():
+    namespace = {}
+    exec(compile("def build():\n    raise Exception('Failed to compile project')\n", "/site-packages/hls4ml/backend.py", "exec"), namespace)
+    with pytest.raises(Exception) as inside:
+        namespace["build"]()
+    assert failures.is_design_failure(inside.value)
+    with pytest.raises(Exception) as outside:
+        raise Exception("Failed to compile project")
+    assert not failures.is_design_failure(outside.value)
+
+
+# -- the real workflow ----------------------------------------------------------------------
+
+# Pruning with an absurd learning rate diverges (a real NaN loss): every pruned design fails.
+FAILING_PRUNE = {"epochs": 2, "recovery_epochs": 1, "learning_rate": 1e30}
+TINY_SEARCH = {
+    "budget": 3,
+    "batch": 2,
+    "startup": 2,
+    "space": {"sparsity": {"choices": [0.0, 0.5]}, "weight_bits": {"choices": [None, 6]}},
+    "score": {"accuracy_floor": 0.5, "budgets": {"DSP": 2000, "LUT": 200000, "FF": 400000, "latency_cycles": 100}},
+}
+ROOT = "results/digits/mlp"
+
+
+def search_config(**search_overrides):
+    return tiny_config(prune=FAILING_PRUNE, search={**TINY_SEARCH, **search_overrides})
+
+
+def job_counts(proc) -> dict:
+    """Jobs that ran, by rule (the 'Job stats' table misses the jobs added after a checkpoint)."""
+    return collections.Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout + proc.stderr))
+
+
+def run(workdir, config, target, **kwargs):
+    """run_workflow with the target before --configfile (which takes several files)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return run_workflow(workdir, None, target, "--configfile", str(workdir / "config.yaml"), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("search")
+    proc = run(workdir, search_config(), "search")
+    return workdir, proc
+
+
+@pytest.mark.workflow
+def test_a_failing_trial_does_not_stop_the_search(searched):
+    workdir, _ = searched
+    table = pd.read_csv(workdir / ROOT / "search/trials.csv")
+    assert len(table) == 3 and table["design"].is_unique
+    failed = table[table["status"] == "failed"]
+    assert len(failed) and failed["reason"].str.contains("diverged").all()
+    assert (failed["failed_stage"] == "prune_s0.50").all() and not failed["feasible"].any()
+    ok = table[table["status"] == "ok"]
+    assert len(ok) and (ok["accuracy"] > 0.5).all() and ok["resource_source"].str.startswith("estimate").all()
+    pareto = pd.read_csv(workdir / ROOT / "search/pareto.csv")
+    assert set(pareto["design"]) <= set(ok["design"]) and len(pareto)
+    assert json.loads((workdir / ROOT / "search/hypervolume.json").read_text())["failed"] == len(failed)
+
+
+@pytest.mark.workflow
+def test_a_finished_search_reruns_nothing(searched):
+    workdir, _ = searched
+    proc = run(workdir, search_config(), "search")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.workflow
+def test_a_larger_budget_runs_only_the_new_trials(searched):
+    workdir, _ = searched
+    before = pd.read_csv(workdir / ROOT / "search/trials.csv")
+    proc = run(workdir, search_config(budget=4), "search")
+    counts = job_counts(proc)
+    assert counts.get("search_propose") == 1 and counts.get("evaluate") == 1
+    assert not {"prepare_data", "train"} & set(counts)
+    after = pd.read_csv(workdir / ROOT / "search/trials.csv")
+    assert len(after) == 4 and after["design"].is_unique
+    pd.testing.assert_frame_equal(after.iloc[:3][["design", "status", "accuracy"]], before[["design", "status", "accuracy"]])
+
+
+@pytest.mark.workflow
+def test_the_grid_shares_the_search_cache(searched):
+    workdir, _ = searched
+    run(workdir, search_config(budget=4), "search")  # the whole space (4 designs)
+    proc = run(workdir, search_config(budget=4), "grid")
+    counts = job_counts(proc)
+    assert not {"train", "prune", "quantize", "hls_convert"} & set(counts)
+    grid = pd.read_csv(workdir / ROOT / "grid/trials.csv")
+    found = pd.read_csv(workdir / ROOT / "search/trials.csv")
+    assert sorted(grid["design"]) == sorted(found["design"])
+    assert parse_design_path(grid["design"][0]).dataset == "digits"
+
+
+@pytest.mark.workflow
+def test_a_bad_search_section_stops_before_any_work(tmp_path):
+    proc = run(tmp_path, search_config(space={"sparsity": {"choices": [0.333]}}), "search", check=False)
+    assert proc.returncode != 0 and "search.space.sparsity" in proc.stderr
+    assert not (tmp_path / "results").exists()
