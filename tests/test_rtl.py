@@ -17,6 +17,7 @@ from hlsnake.kerasenv import keras, seed_everything  # first: Keras 2 for QKeras
 from conftest import tiny_config
 from hlsnake import config, data, models, quantize, synth, training
 from hlsnake.fixed import Fixed
+from hlsnake.fileio import write_json
 from hlsnake.synth import rtl
 
 INPUT = "ap_fixed<8,3>"  # narrow inputs keep the RTL (and Yosys) small
@@ -101,7 +102,7 @@ def test_traced_mlp_is_bit_exact_with_qkeras(mlps, split_path):
     split = data.Split(split_path)
     X, y = split.xy("test", (split.n_features,))
     for model in mlps:
-        design = rtl.build(model, Fixed.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
+        design = rtl.build(model, rtl.PortType.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
         check = rtl.compare(design, model, X, y, min_agreement=1.0)
         assert check["exact"] and check["max_abs_diff"] == 0.0 and check["argmax_agreement"] == 1.0
         assert check["accuracy"] == check["qkeras_accuracy"]
@@ -114,7 +115,7 @@ def test_traced_cnn_is_bit_exact_with_qkeras(split_path):
     spec = {"type": "cnn", "name": "cnn", "filters": [3], "kernel_size": 3, "pool": True, "hidden": []}
     qmodel, _ = quantize.to_qkeras(models.build(spec, split.image_shape, split.n_classes), split, 5, 5)
     X, y = split.xy("test", split.image_shape)
-    design = rtl.build(qmodel, Fixed.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
+    design = rtl.build(qmodel, rtl.PortType.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
     check = rtl.compare(design, qmodel, X, y, min_agreement=1.0)
     assert check["exact"], check
 
@@ -122,27 +123,27 @@ def test_traced_cnn_is_bit_exact_with_qkeras(split_path):
 def test_disagreement_with_qkeras_fails_the_design_with_the_numbers(mlps, split_path):
     split = data.Split(split_path)
     X, y = split.xy("test", (split.n_features,))
-    design = rtl.build(mlps[0], Fixed.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
+    design = rtl.build(mlps[0], rtl.PortType.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
     with pytest.raises(rtl.NotBitExact, match=r"argmax agreement 0\.\d+ < synth.rtl.min_agreement 1.0 .*max \|diff\|"):
         rtl.compare(design, mlps[1], X, y, min_agreement=1.0)  # the other network as the reference
 
 
 def test_pipeline_stages_follow_the_clock(mlps):
-    fast, slow = (rtl.build(mlps[0], Fixed.parse(INPUT), clock_ns, 1.0) for clock_ns in (2.0, 10.0))
+    fast, slow = (rtl.build(mlps[0], rtl.PortType.parse(INPUT), clock_ns, 1.0) for clock_ns in (2.0, 10.0))
     assert fast.latency_cycles > slow.latency_cycles >= 1
     with pytest.raises(ValueError, match="shorter than one adder"):
-        rtl.build(mlps[0], Fixed.parse(INPUT), clock_ns=0.5, adder_delay_ns=1.0)
+        rtl.build(mlps[0], rtl.PortType.parse(INPUT), clock_ns=0.5, adder_delay_ns=1.0)
 
 
 @pytest.mark.skipif(not shutil.which("iverilog"), reason="Icarus Verilog (Debian package iverilog) is not installed")
 def test_icarus_simulation_of_the_verilog_matches_and_catches_a_mismatch(mlps, split_path, tmp_path):
     split = data.Split(split_path)
-    design = rtl.build(mlps[0], Fixed.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
-    Xq = design.quantise_inputs(split.xy("test", (split.n_features,))[0][:100])
+    design = rtl.build(mlps[0], rtl.PortType.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
+    Xq = design.port.quantise(split.xy("test", (split.n_features,))[0][:100])
     rtl_dir = rtl.write_verilog(design, tmp_path, "xcu250-figd2104-2L-e")
     result = rtl.simulate_verilog(design, rtl_dir, Xq, timeout=300)
     assert result["checked"] and result["vectors"] == 100 and result["mismatched_outputs"] == 0
-    other = rtl.build(mlps[1], Fixed.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
+    other = rtl.build(mlps[1], rtl.PortType.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
     with pytest.raises(rtl.NotBitExact, match="Verilog disagrees with da4ml's simulation"):
         rtl.simulate_verilog(dataclasses.replace(design, comb=other.comb), rtl_dir, Xq, timeout=300)
 
@@ -168,3 +169,15 @@ def test_a_float_design_is_refused_until_quantised(backend, split_path, tmp_path
     monkeypatch.setattr(synth, "require_backend", lambda name: None)
     with pytest.raises(rtl.NotQuantised, match="layer 'fc1' .*floating point.*quantise the design first"):
         synth.run(backend, job)
+
+
+def test_the_input_type_is_the_one_the_hls_step_chose(mlps, split_path, tmp_path):
+    job = make_job(mlps[0], split_path, tmp_path / "design")
+    assert rtl.input_type(job, "x_in") == rtl.PortType(Fixed(8, 3), "TRN", "WRAP")  # hls.default_precision
+    write_json(job.hls_dir / "metrics.json", {"precisions": {"x_in": "fixed<6,3,RND,SAT>"}})
+    port = rtl.input_type(job, "x_in")
+    assert port == rtl.PortType(Fixed(6, 3), "RND", "SAT")
+    # step 1/8: ties round up, out-of-range values saturate
+    np.testing.assert_array_equal(port.quantise(np.array([0.0625, -0.0625, 5.0, -5.0])), [0.125, 0.0, 3.875, -4.0])
+    with pytest.raises(rtl.UnsupportedLayer, match="only TRN/RND rounding"):
+        rtl.PortType.parse("ap_fixed<8,3,RND_CONV>")

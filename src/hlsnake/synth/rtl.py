@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..failures import DesignFailed
-from ..fixed import Fixed, quantize_to
+from ..fixed import Fixed
 from . import Backend, SynthJob, register
 
 TOP = "net"  # name of the generated top module
@@ -54,6 +54,49 @@ class ToolFailed(DesignFailed):
 
 class ToolTimeout(TimeoutError):
     pass
+
+
+# -- the input port --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortType:
+    """The design's input type, with how hls4ml rounds and saturates values into it."""
+
+    fixed: Fixed
+    rounding: str = "TRN"  # or RND (ties up): da4ml's and ap_fixed's common modes
+    overflow: str = "WRAP"  # or SAT
+
+    @classmethod
+    def parse(cls, text: str) -> "PortType":
+        fields = text.split("<", 1)[-1].rstrip("> ").split(",")  # width, integer[, rounding[, overflow]]
+        modes = [m.strip().upper() for m in fields[2:]]
+        rounding = modes[0] if modes else "TRN"  # ap_fixed's defaults
+        overflow = modes[1] if len(modes) > 1 else "WRAP"
+        if rounding not in ("TRN", "RND") or overflow not in ("WRAP", "SAT"):
+            raise UnsupportedLayer(f"input type {text}: only TRN/RND rounding and WRAP/SAT overflow can be traced")
+        return cls(Fixed.parse(text), rounding, overflow)
+
+    def quantise(self, X: np.ndarray) -> np.ndarray:
+        """Values as the input port holds them."""
+        from da4ml.trace.ops import _quantize
+
+        k = int(self.fixed.signed)
+        return _quantize(np.asarray(X, dtype=np.float64), k, self.fixed.integer - k, self.fixed.fractional, self.overflow, self.rounding)
+
+    def __str__(self) -> str:
+        return f"{self.fixed} ({self.rounding}, {self.overflow})"
+
+
+def input_type(job: SynthJob, input_name: str) -> PortType:
+    """The hls design's input type: the one the automatic hls task chose (in the hls
+    stage's metrics.json), else ``hls.default_precision`` (hls4ml's default for inputs)."""
+    from ..fileio import read_json
+    from ..stages import METRICS_FILE
+
+    metrics = Path(job.hls_dir) / METRICS_FILE
+    chosen = (read_json(metrics).get("precisions") or {}) if metrics.is_file() else {}
+    return PortType.parse(chosen.get(input_name, job.hls["default_precision"]))
 
 
 # -- tracing ---------------------------------------------------------------------------
@@ -123,12 +166,16 @@ def _activation(x, activation, where: str):
     raise UnsupportedLayer(f"{where}: activation {activation} cannot be traced (only quantized_relu)")
 
 
-def _weights(layer):
+def _weights(layer, where: str):
     """Kernel and bias as the QKeras layer uses them (quantised), in float64 (exact)."""
     kernel_q, bias_q = layer.get_quantizers()
     weights = layer.get_weights()
     kernel = np.asarray(kernel_q(weights[0]), dtype=np.float64)
-    bias = np.asarray(bias_q(weights[1]), dtype=np.float64) if layer.use_bias else 0.0
+    bias = np.asarray(bias_q(weights[1]), dtype=np.float64) if layer.use_bias else np.zeros(1)
+    for values in (kernel, bias):
+        # a non-power-of-two scale (quantized_bits alpha != 1) leaves values off any binary grid
+        if not np.array_equal(values, np.round(values * 2.0**24) / 2.0**24):
+            raise UnsupportedLayer(f"{where}: its quantised weights are not fixed-point numbers (use alpha=1)")
     return kernel, bias
 
 
@@ -146,8 +193,8 @@ def _check_valid(layer, where: str) -> None:
         raise UnsupportedLayer(f"{where}: only padding='valid' without dilation can be traced")
 
 
-def trace_model(model, input_type: Fixed):
-    """(inputs, logits) of ``model`` as da4ml symbolic arrays; the input is ``input_type``."""
+def trace_model(model, port: PortType):
+    """(inputs, logits) of ``model`` as da4ml symbolic arrays; the input is of type ``port``."""
     from da4ml.trace import FixedVariableArray
     from qkeras import QActivation, QConv2D, QDense
 
@@ -155,7 +202,8 @@ def trace_model(model, input_type: Fixed):
 
     check_quantised(model)
     shape = tuple(int(v) for v in model.input_shape[1:])
-    kif = [np.full(shape, v, dtype=np.int8) for v in (int(input_type.signed), input_type.integer - int(input_type.signed), input_type.fractional)]
+    fx = port.fixed
+    kif = [np.full(shape, v, dtype=np.int8) for v in (int(fx.signed), fx.integer - int(fx.signed), fx.fractional)]
     inputs = FixedVariableArray.from_kif(*kif)
     layers = list(model.layers)
     if layers and isinstance(layers[-1], keras.layers.Activation) and layers[-1].get_config()["activation"] == "softmax":
@@ -164,11 +212,11 @@ def trace_model(model, input_type: Fixed):
     for layer in layers:
         where = f"layer {layer.name!r} ({type(layer).__name__})"
         if isinstance(layer, QDense):
-            kernel, bias = _weights(layer)
+            kernel, bias = _weights(layer, where)
             x = _activation(x @ kernel + bias, layer.activation, where)
         elif isinstance(layer, QConv2D):
             _check_valid(layer, where)
-            kernel, bias = _weights(layer)
+            kernel, bias = _weights(layer, where)
             patches = _windows(x, kernel.shape[:2], layer.strides)
             x = _activation(patches @ kernel.reshape(-1, kernel.shape[-1]) + bias, layer.activation, where)
         elif isinstance(layer, QActivation):
@@ -195,7 +243,7 @@ def trace_model(model, input_type: Fixed):
 class Design:
     comb: object  # da4ml CombLogic: the whole network, run by da4ml's bit-exact interpreter
     pipeline: object  # da4ml Pipeline: the same logic cut into register stages
-    input_type: Fixed
+    port: PortType
     clock_ns: float
 
     @property
@@ -203,15 +251,11 @@ class Design:
         """Clock edges from the one that samples an input to the one that presents its logits."""
         return len(self.pipeline.solutions)
 
-    def quantise_inputs(self, X: np.ndarray) -> np.ndarray:
-        """Inputs as the input port holds them (hls4ml's input type: truncated, wrapped)."""
-        return quantize_to(X, self.input_type)
-
     def predict(self, Xq: np.ndarray) -> np.ndarray:
         return self.comb.predict(np.asarray(Xq, dtype=np.float64).reshape(len(Xq), -1), n_threads=1)
 
 
-def build(model, input_type: Fixed, clock_ns: float, adder_delay_ns: float) -> Design:
+def build(model, port: PortType, clock_ns: float, adder_delay_ns: float) -> Design:
     """Trace ``model`` and pipeline it with as many adder levels per stage as fit in a clock
     period (da4ml counts delay in adder levels; ``adder_delay_ns`` converts)."""
     from da4ml.trace import comb_trace, to_pipeline
@@ -221,9 +265,9 @@ def build(model, input_type: Fixed, clock_ns: float, adder_delay_ns: float) -> D
         raise ValueError(
             f"hls.clock_period {clock_ns} ns is shorter than one adder (synth.rtl.adder_delay_ns {adder_delay_ns} ns)"
         )
-    inputs, logits = trace_model(model, input_type)
+    inputs, logits = trace_model(model, port)
     comb = comb_trace(inputs, logits)
-    return Design(comb, to_pipeline(comb, levels, verbose=False), input_type, float(clock_ns))
+    return Design(comb, to_pipeline(comb, levels, verbose=False), port, float(clock_ns))
 
 
 # -- bit-exactness against QKeras -------------------------------------------------------
@@ -244,12 +288,12 @@ def compare(design: Design, model, X: np.ndarray, y: np.ndarray, min_agreement: 
 
     Both see the inputs as the input port holds them; the logits are compared. The design
     fails (:class:`NotBitExact`) when the argmax agreement is below ``min_agreement``."""
-    Xq = design.quantise_inputs(X)
+    Xq = design.port.quantise(X)
     ours = design.predict(Xq)
     ref = qkeras_logits(model, Xq.astype(np.float32))
     diff = np.abs(ours - ref)
     result = {
-        "compared": f"logits before softmax on {len(X)} test samples, inputs quantised to {design.input_type}",
+        "compared": f"logits before softmax on {len(X)} test samples, inputs quantised to {design.port}",
         "exact": bool(np.all(diff == 0)),
         "mismatched_outputs": int(np.count_nonzero(diff)),
         "max_abs_diff": float(diff.max()),
@@ -340,7 +384,9 @@ def simulate_verilog(design: Design, rtl_dir: Path, Xq: np.ndarray, timeout: flo
     run_tool(["iverilog", "-g2012", "-s", "tb", "-o", "tb.vvp", "tb.v", *sources], sim_dir, timeout, "Icarus Verilog (iverilog)")
     run_tool(["vvp", "-n", "tb.vvp"], sim_dir, timeout, "Icarus Verilog simulation (vvp)")
     lines = (sim_dir / "outputs.hex").read_text().split()[design.latency_cycles : design.latency_cycles + n]
-    words = [int(line, 16) for line in lines]  # an 'x' here (an undriven output) fails loudly
+    if len(lines) != n or any(set(line) & set("xXzZ") for line in lines):
+        raise NotBitExact(f"the generated Verilog gave {len(lines)} outputs for {n} vectors, or undefined (x/z) bits ({sim_dir})")
+    words = [int(line, 16) for line in lines]
     raw = np.array([[(w >> (w_out * j)) & ((1 << w_out) - 1) for j in range(n_out)] for w in words], dtype=np.int64)
     if signed_out:
         raw = np.where(raw >= 1 << (w_out - 1), raw - (1 << w_out), raw)
@@ -365,7 +411,10 @@ def run_tool(cmd: list[str], cwd: Path, timeout: float, what: str) -> str:
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended meanwhile
+            pass
         proc.communicate()
         raise ToolTimeout(f"{what} timed out after {timeout:g} s (config key synth.timeout) in {cwd}") from None
     if proc.returncode != 0:
@@ -384,12 +433,13 @@ def trace_job(job: SynthJob) -> tuple[Design, dict, np.ndarray]:
     cfg = job.synth["rtl"]
     start = time.time()
     model = load_model(Path(job.model_dir) / MODEL_FILE)
-    design = build(model, Fixed.parse(job.hls["default_precision"]), float(job.hls["clock_period"]), float(cfg["adder_delay_ns"]))
+    port = input_type(job, model.input_names[0])
+    design = build(model, port, float(job.hls["clock_period"]), float(cfg["adder_delay_ns"]))
     traced = time.time()
     X, y = Split(job.data_path).xy("test", model.input_shape[1:])
     check = compare(design, model, X, y, float(cfg["min_agreement"]))
     check.update(trace_seconds=traced - start, check_seconds=time.time() - traced)
-    return design, check, design.quantise_inputs(X)
+    return design, check, port.quantise(X)
 
 
 def record(design: Design, source: str, resources: dict, **extra) -> dict:
