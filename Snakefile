@@ -36,6 +36,9 @@ PLAN = hlsnake_flows.compile_config(config)
 DESIGNS = PLAN.designs
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -53,3 +56,4 @@ rule all:
     default_target: True
     input:
         summary_files(DESIGNS),
+        reported_studies(),

@@ -9,6 +9,8 @@ Runs `snakemake grid` and `snakemake search` from scratch in two scratch directo
 
 The search's wall time at a trial is when the round holding that trial finished (the
 modification time of the round's results.csv), counted from the start of its run.
+Wall times depend on the machine's load; the counts of designs and of stage jobs
+(train, prune, quantize, hls, synth; shared stages once) do not.
 
     python benchmarks/search_vs_grid.py --cores 2 --budget 24
 """
@@ -27,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from hlsnake.designs import parse_design_path
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = "results/digits/mlp"
@@ -57,17 +61,25 @@ CONFIG = {
 
 
 def run(workdir: Path, target: str, cores: int, config: dict) -> float:
-    workdir.mkdir(parents=True, exist_ok=True)
+    """Run the target from scratch in ``workdir``; return its start time (kept in ``started``)."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     cmd = [exe, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores), target,
            "--configfile", str(workdir / "config.yaml")]
     start = time.time()
+    (workdir / "started").write_text(f"{start}\n")
     with open(workdir / f"{target}.log", "w") as log:
         proc = subprocess.run(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode:
         sys.exit(f"snakemake {target} failed ({proc.returncode}); see {workdir / f'{target}.log'}")
     return start
+
+
+def stages(designs) -> int:
+    """Stage jobs (train, prune, quantize, hls, synth) the designs need, shared ones once."""
+    return len({stage for d in designs for stage in parse_design_path(d).stage_paths()})
 
 
 def first_reaching(values: pd.Series, goal: float) -> int | None:
@@ -80,12 +92,16 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--budget", type=int, default=24, help="search trials (the grid has 48 designs)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the runs here (default: a temporary directory)")
+    parser.add_argument("--reuse-grid", action="store_true", help="take the grid run already in --workdir")
     args = parser.parse_args()
     base = args.workdir or Path(tempfile.mkdtemp(prefix="hlsnake-bench-"))
     config = json.loads(json.dumps(CONFIG))
     config["search"]["budget"] = args.budget
 
-    grid_start = run(base / "grid", "grid", args.cores, config)
+    if args.reuse_grid:
+        grid_start = float((base / "grid" / "started").read_text())
+    else:
+        grid_start = run(base / "grid", "grid", args.cores, config)
     grid_seconds = (base / "grid" / ROOT / "grid/trials.csv").stat().st_mtime - grid_start
     grid = pd.read_csv(base / "grid" / ROOT / "grid/trials.csv")
     grid_summary = json.loads((base / "grid" / ROOT / "grid/hypervolume.json").read_text())
@@ -94,14 +110,15 @@ def main() -> None:
     trials = pd.read_csv(base / "search" / ROOT / "search/trials.csv")
     finished = {r: (base / "search" / ROOT / f"search/round{r}/results.csv").stat().st_mtime - search_start for r in trials["round"].unique()}
     trials["wall_seconds"] = trials["round"].map(finished)
-    trials["best_score"] = trials["score"].where(trials["feasible"]).cummax()
+    trials["best_score"] = trials["score"].where(trials["feasible"]).cummax().ffill()
 
     hv_goal = TARGET * grid_summary["hypervolume"]
     score_goal = TARGET * grid_summary["best_score"] if grid_summary["best_score"] > 0 else grid_summary["best_score"]
     lines = [
         f"space: {len(grid)} designs (sparsity x weight bits x reuse factor), digits MLP 64-32-16-10, {args.cores} cores",
         f"hypervolume objectives {grid_summary['hypervolume_objectives']}, reference point {grid_summary['reference_point']}",
-        f"grid:   {len(grid)} designs in {grid_seconds:7.1f} s; hypervolume {grid_summary['hypervolume']:.4f}, best score {grid_summary['best_score']:.4f}",
+        f"grid:   {len(grid)} designs ({stages(grid['design'])} stage jobs) in {grid_seconds:7.1f} s; "
+        f"hypervolume {grid_summary['hypervolume']:.4f}, best score {grid_summary['best_score']:.4f}",
         f"search: {len(trials)} trials in {trials['wall_seconds'].max():7.1f} s; hypervolume {trials['hypervolume'].iloc[-1]:.4f}, "
         f"best score {trials['best_score'].iloc[-1]:.4f}",
     ]
@@ -112,11 +129,13 @@ def main() -> None:
         if at is None:
             lines.append(f"search: did not reach {TARGET:.0%} of the grid's {name} ({goal:.4f}) in {len(trials)} trials")
             continue
-        seconds = trials["wall_seconds"][at]
+        seconds, jobs = trials["wall_seconds"][at], stages(trials["design"][: at + 1])
         lines.append(
-            f"search: {TARGET:.0%} of the grid's {name} ({goal:.4f}) after {at + 1} trials, {seconds:.1f} s: "
-            f"{grid_seconds / seconds:.1f}x less time than the grid, {len(grid) / (at + 1):.1f}x fewer designs"
+            f"search: {TARGET:.0%} of the grid's {name} ({goal:.4f}) after {at + 1} trials ({jobs} stage jobs), {seconds:.1f} s: "
+            f"{grid_seconds / seconds:.1f}x less time than the grid, {len(grid) / (at + 1):.1f}x fewer designs, "
+            f"{stages(grid['design']) / jobs:.1f}x fewer stage jobs"
         )
+        figures[f"{column}_stage_jobs"] = jobs
         figures[f"{column}_trials"] = at + 1
         figures[f"{column}_seconds"] = seconds
         figures[f"{column}_speedup"] = grid_seconds / seconds

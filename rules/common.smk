@@ -15,7 +15,7 @@ wildcard_constraints:
     node="[0-9a-f]{8}",
     wbits=r"\d+(-\d+)*",
     abits=r"\d+(-\d+)*",
-    rf=r"\d+",
+    rf=r"\d+(-\d+)*",
     strategy="latency|resource",
     io="parallel|stream",
     backend="[a-z0-9]+",
@@ -29,4 +29,10 @@ def data_file(stage_dir):
 
 def summary_files(designs):
     roots = sorted({d.root for d in designs})
-    return [f"{root}/{name}" for root in roots for name in ("summary.csv", "summary.png")]
+    return [f"{root}/{name}" for root in roots for name in ("summary.csv", "summary.html", "summary.png")]
+
+
+def per_attempt(value):
+    """A resource that grows with each attempt (--retries): a job stopped at its memory or
+    time limit gets more the next time. ``value``: a number, or a function of the wildcards."""
+    return lambda wildcards, attempt: (value(wildcards) if callable(value) else value) * attempt

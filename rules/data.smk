@@ -6,7 +6,7 @@ rule prepare_data:
         spec=config["dataset"],
         seed=config["seed"],
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(30),
     script:
         "../scripts/prepare_data.py"

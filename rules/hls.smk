@@ -12,7 +12,28 @@ rule hls_convert:
         hls={k: v for k, v in config["hls"].items() if k not in ("reuse_factor", "strategy", "io_type")},
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
+    script:
+        "../scripts/hls_convert.py"
+
+
+rule hls_convert_auto:
+    """As hls_convert, with the data types narrowed under the tolerance in the directory name."""
+    input:
+        model="{parent}/model.h5",
+        data=lambda w: data_file(w.parent),
+    output:
+        metrics="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/metrics.json",
+        layers="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/layers.json",
+        weights="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/weights.npz",
+        candidates="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/candidates.csv",
+        project=directory("{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/prj"),
+    params:
+        hls={k: v for k, v in config["hls"].items() if k not in ("reuse_factor", "strategy", "io_type")},
+    threads: 1
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(600),
     script:
         "../scripts/hls_convert.py"

@@ -11,8 +11,8 @@ rule prune:
         seed=config["seed"],
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(120),
     script:
         "../scripts/model_step.py"
 
@@ -31,7 +31,7 @@ rule prune_auto:
         seed=config["seed"],
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=600,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(600),
     script:
         "../scripts/model_step.py"

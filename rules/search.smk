@@ -132,7 +132,7 @@ rule study_summary:
     input:
         _rounds,
     output:
-        **{key: f"{SEARCH_ROOT}/{{study}}/{name}" for key, name in SEARCH_FILES.items()},
+        **{key: study_output(key, f"{SEARCH_ROOT}/{{study}}/{name}") for key, name in SEARCH_FILES.items()},
     params:
         score=SEARCH["score"],
         hypervolume=SEARCH["hypervolume"],

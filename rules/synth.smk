@@ -1,3 +1,9 @@
+def _synth_minutes(wildcards):
+    """The estimator takes seconds; a tool may take synth.timeout per run (Yosys: the RTL
+    simulation, then the synthesis; vendor HLS: the C synthesis)."""
+    return 10 if wildcards.backend == "estimate" else 15 + 2 * int(config["synth"]["timeout"]) // 60
+
+
 rule csynth:
     """Resources and latency of an hls4ml design from the configured backend."""
     input:
@@ -10,7 +16,7 @@ rule csynth:
         hls=config["hls"],
         synth=config["synth"],
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=per_attempt(lambda w: 2000 if w.backend == "estimate" else 16000),
+        runtime=per_attempt(_synth_minutes),
     script:
         "../scripts/csynth.py"

@@ -11,7 +11,7 @@ rule train:
         seed=config["seed"],
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(120),
     script:
         "../scripts/train.py"

@@ -31,17 +31,26 @@ def snakemake_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "snakemake"]
 
 
-def run_workflow(workdir: Path, config: dict | None = None, *args: str, check: bool = True, timeout: int = 1800):
-    """Run the real workflow in ``workdir`` (config written to workdir/config.yaml)."""
+def workflow_command(workdir: Path, config: dict | None = None, *args: str) -> list[str]:
+    """The snakemake command line for ``workdir`` (config written to workdir/config.yaml)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cmd = [*snakemake_cmd(), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
     if config is not None:
         path = workdir / "config.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         cmd += ["--configfile", str(path)]
-    cmd += list(args)
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    return cmd + list(args)
+
+
+def workflow_env(env: dict | None = None) -> dict:
+    """The environment of a workflow run; ``env`` adds to (or overrides) it."""
+    return {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+
+
+def run_workflow(workdir: Path, config: dict | None = None, *args: str, check: bool = True, timeout: int = 1800, env: dict | None = None):
+    """Run the real workflow in ``workdir`` (see :func:`workflow_command`, :func:`workflow_env`)."""
+    cmd = workflow_command(workdir, config, *args)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=workflow_env(env))
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
     return proc
@@ -65,3 +74,39 @@ def tiny_config(**overrides) -> dict:
         else:
             config[key] = value
     return config
+
+
+def small_flow_config() -> dict:
+    """tiny_config with one pruned network quantised twice: every model stage of a design,
+    and jobs that run side by side (the config of the reproducibility, resume, report and
+    SLURM tests, which all compare with :func:`reference_run`)."""
+    return tiny_config(designs={"baseline": False, "grid": {"sparsity": [0.5], "weight_bits": [4, 6], "reuse_factor": [1]}})
+
+
+def measured(workdir: Path) -> dict:
+    """What a run measured: every metrics.json and resources.json under results/ (by path),
+    without timings, and the summary table."""
+    import json
+
+    def untimed(value):
+        if isinstance(value, dict):
+            return {k: untimed(v) for k, v in value.items() if not k.endswith("seconds")}
+        return [untimed(v) for v in value] if isinstance(value, list) else value
+
+    results = workdir / "results"
+    records = {
+        str(path.relative_to(results)): untimed(json.loads(path.read_text()))
+        for pattern in ("**/metrics.json", "**/resources.json")
+        for path in results.glob(pattern)
+    }
+    records["summary"] = (results / "digits/mlp/summary.csv").read_text()
+    return records
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory) -> Path:
+    """:func:`small_flow_config` run once, locally, to completion (its output in run.log)."""
+    workdir = tmp_path_factory.mktemp("reference")
+    proc = run_workflow(workdir, small_flow_config())
+    (workdir / "run.log").write_text(proc.stdout + proc.stderr)
+    return workdir

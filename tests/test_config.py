@@ -61,3 +61,11 @@ def test_vendor_backend_without_its_tool_names_tool_and_key(monkeypatch):
     with pytest.raises(ConfigError) as err:
         validate({"synth": {"backend": "vitis"}})
     assert "vitis_hls" in str(err.value) and "synth.backend" in str(err.value)
+
+
+def test_the_order_of_keys_in_a_config_file_does_not_matter():
+    """Rules get config sections as params, compared by their text: a reordered file reruns nothing."""
+    first = validate({"seed": 2, "model": {"name": "mlp", "hidden": [8]}, "train": {"epochs": 3, "patience": 1}})
+    second = validate({"train": {"patience": 1, "epochs": 3}, "model": {"hidden": [8], "name": "mlp"}, "seed": 2})
+    assert repr(first) == repr(second)
+    assert list(first["train"]) == sorted(first["train"])

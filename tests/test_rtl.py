@@ -34,7 +34,7 @@ def digits_split(path: Path) -> data.Split:
 def trained_mlp(split: data.Split, hidden=(8,)):
     seed_everything(2)
     model = models.build({"type": "mlp", "name": "mlp", "hidden": list(hidden)}, (split.n_features,), split.n_classes)
-    training.fit(model, split, epochs=15, batch_size=64, learning_rate=0.01, log=lambda *_: None)
+    training.fit(model, split, {"epochs": 15, "batch_size": 64, "learning_rate": 0.01}, log=lambda *_: None)
     return model
 
 

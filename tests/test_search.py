@@ -158,6 +158,16 @@ def test_batches_never_repeat_a_tried_design_and_end_when_the_space_is_exhausted
     assert _propose(s, design_of, finished, round=3) == []
 
 
+def test_a_repeated_proposal_falls_back_to_the_nearest_untried_design():
+    s, design_of = _space_and_paths()
+    wanted = {"sparsity": 0.5, "weight_bits": 6, "reuse_factor": 2}
+    tried = {design_of(p) for p in s.points() if p["weight_bits"] == 6 or p["sparsity"] < 0.3}
+    near = search.untried_near(s, wanted, np.random.default_rng(0), tried, design_of)
+    # one weight-bit step away beats any other move; the reuse factor is kept
+    assert near["sparsity"] == 0.5 and near["weight_bits"] in (5, 7) and near["reuse_factor"] == 2
+    assert search.untried_near(s, wanted, np.random.default_rng(0), {design_of(p) for p in s.points()}, design_of) is None
+
+
 def test_a_round_proposes_up_to_the_budget_and_numbers_its_trials(tmp_path):
     cfg = validated(space=SPACE, budget=5, batch=4, startup=2)
     first = search.propose_round([], tmp_path / "p0.json", 0, cfg)

@@ -18,7 +18,7 @@ def problem(tmp_path_factory):
     split = data.Split(path)
     kerasenv.seed_everything(0)
     model = models.build({"name": "mlp", "type": "mlp", "hidden": [16]}, (64,), 10)
-    fit(model, split, epochs=FIT["epochs"], batch_size=64, learning_rate=0.005, patience=4, log=lambda *_: None)
+    fit(model, split, FIT, log=lambda *_: None)
     return split, model
 
 
@@ -81,3 +81,46 @@ def test_auto_quantize_judges_on_the_bit_accurate_model(problem, tmp_path):
         bits[tolerance] = sum(wbits)
     assert bits[0.04] <= bits[0.0]
     assert not list(tmp_path.glob("*/candidate*"))  # scratch hls4ml projects are removed
+
+
+def test_auto_hls_narrows_data_types_within_tolerance_and_cuts_cost(problem, tmp_path):
+    import pandas as pd
+
+    from hlsnake import hls, stages
+
+    split, model = problem
+    model_dir = tmp_path / "results/digits/mlp/train"
+    model_dir.mkdir(parents=True)
+    model.save(model_dir / "model.h5", save_format="h5")
+    knobs = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
+    plain = stages.hls_convert(split.path, model_dir, model_dir / "hls_plain", HLS, knobs)
+    narrowed = stages.hls_convert(split.path, model_dir, model_dir / "hls_auto", HLS, {**knobs, "tolerance": 0.01})
+    candidates = pd.read_csv(model_dir / "hls_auto/candidates.csv")
+    assert (candidates["accepted"] == (candidates["drop"] <= 0.01 + 1e-12)).all()
+    assert set(narrowed["precisions"]) == {"x_in", "relu1"}  # the input and the float ReLU output
+    assert int(narrowed["precisions"]["x_in"].split("<")[1].split(",")[0]) < 16  # narrower than ap_fixed<16,6>
+    final = hls.bit_accurate_accuracy(model, split, "val", tmp_path / "check", HLS, knobs, narrowed["precisions"])
+    assert narrowed["baseline_val_accuracy"] - final <= 0.01 + 1e-12
+    cost = {
+        name: stages.csynth(model_dir / name, model_dir / name / "synth/resources.json", "estimate", HLS, {}, split.path)
+        for name in ("hls_plain", "hls_auto")
+    }
+    # narrow operands move multiplications from DSPs into LUTs: far fewer DSPs, and less
+    # logic overall when a DSP counts as the ~100 LUTs of logic it replaces
+    assert cost["hls_auto"]["DSP"] < cost["hls_plain"]["DSP"]
+    total = {name: c["LUT"] + 100 * c["DSP"] for name, c in cost.items()}
+    assert total["hls_auto"] < total["hls_plain"]
+    assert plain["accuracy"] - narrowed["accuracy"] <= 0.03  # test split: close to the validation decision
+
+
+def test_per_layer_reuse_factors_reach_hls4ml(problem, tmp_path):
+    from hlsnake import hls
+
+    _, model = problem
+    knobs = {"reuse_factor": [4, 7], "strategy": "latency", "io_type": "io_parallel"}
+    hls_model, notes = hls.convert(model, str(tmp_path / "prj"), HLS, knobs)
+    layers, _ = hls.describe(hls_model)
+    rf = {layer["name"]: layer["reuse_factor"] for layer in layers if layer["class"] == "Dense"}
+    assert rf["fc1"] == 4
+    assert rf["output"] != 7  # a 16x10 layer cannot be shared 7 ways: hls4ml takes the closest valid one
+    assert any("Invalid ReuseFactor=7" in note for note in notes)

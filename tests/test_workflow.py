@@ -13,9 +13,10 @@ GRID = {"baseline": False, "grid": {"sparsity": [0.0, 0.75], "weight_bits": [4, 
 
 
 def job_counts(proc) -> dict:
-    """The 'Job stats' table of a Snakemake run or dry run."""
+    """The 'Job stats' table of a Snakemake run (on stderr) or dry run (on stdout)."""
     counts = {}
-    table = proc.stdout.split("Job stats:")[-1] if "Job stats:" in proc.stdout else ""
+    output = proc.stdout + proc.stderr
+    table = output.split("Job stats:")[-1] if "Job stats:" in output else ""
     for line in table.splitlines():
         match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
         if match and match[1] != "total":

@@ -63,10 +63,23 @@ def _describe(error: jsonschema.ValidationError) -> str:
         where = f" in {key}" if error.absolute_path else ""
         return f"unknown key(s) {', '.join(map(repr, extra))}{where}; expected one of: {', '.join(allowed)}"
     if error.validator in ("oneOf", "anyOf") and error.context:
-        # report the alternative that got furthest, not "is not valid under any of the given schemas"
-        deepest = max(error.context, key=lambda e: len(e.absolute_path))
-        return _describe(deepest) if deepest.absolute_path != error.absolute_path else f"{key}: {deepest.message}"
+        # not "is not valid under any of the given schemas": the reason in the alternative that got furthest
+        return _describe(max(_alternatives(error), key=lambda e: len(e.absolute_path)))
     return f"{key}: {error.message}"
+
+
+def _alternatives(error: jsonschema.ValidationError) -> list:
+    """The innermost errors of nested oneOf/anyOf alternatives, without the alternatives for
+    another type than the value's (their errors only say that they do not apply)."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    branches: dict = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [
+        subs for subs in branches.values() if not any(e.validator == "type" and e.absolute_path == error.absolute_path for e in subs)
+    ]
+    return [leaf for subs in fitting or branches.values() for sub in subs for leaf in _alternatives(sub)]
 
 
 def load_schema(path=None) -> dict:
@@ -87,7 +100,18 @@ def validate(raw: dict | None, schema_path=None, check_files: bool = True) -> di
     if errors:
         raise ConfigError("\n".join(dict.fromkeys(_describe(e) for e in errors)))
     _check_semantics(config, check_files)
-    return config
+    return _sorted_keys(config)
+
+
+def _sorted_keys(value):
+    """Every mapping with its keys sorted: the rules pass config sections as params, and
+    Snakemake compares params by their text, so the order in which a config file lists
+    its keys must not rerun finished stages."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _read_cli_scalars(config: dict, schema: dict) -> None:

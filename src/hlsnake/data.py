@@ -14,6 +14,7 @@ only. The result is one ``.npz`` file that every design reads.
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +226,7 @@ def split_and_standardise(table: Table, spec: dict) -> dict:
 def prepare(spec: dict, out_path) -> dict:
     """Load, split, standardise and save the data set; return a summary for the log."""
     split = split_and_standardise(load_source(spec), spec)
+    split["spec"] = np.array(json.dumps(spec, sort_keys=True))  # how the split was made, for provenance
     with atomic_path(out_path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **split)
     return {
@@ -241,9 +243,11 @@ class Split:
     """The saved split, with features shaped for a given model input."""
 
     def __init__(self, path):
+        self.path = Path(path)
         with np.load(path, allow_pickle=False) as f:
             self.arrays = {k: f[k] for k in f.files}
         self.classes = self.arrays["classes"].tolist()
+        self.spec = json.loads(str(self.arrays["spec"])) if "spec" in self.arrays else None  # the dataset section and seed
         self.image_shape = tuple(int(v) for v in self.arrays["image_shape"])
 
     @property

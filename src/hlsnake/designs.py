@@ -75,6 +75,11 @@ IO_TYPES = {"io_parallel": "parallel", "io_stream": "stream"}
 _IO_BY_SHORT = {v: k for k, v in IO_TYPES.items()}
 NODE = r"(?P<node>[0-9a-f]{8})"
 
+def _control_kind(task: str, model_stage: bool) -> StepKind:
+    """A control task's directory is named by its node id (a hash of its definition)."""
+    return StepKind(task, task, NODE, lambda k: k["node"], lambda m: {"node": m["node"]}, model_stage)
+
+
 STEP_KINDS: dict[str, StepKind] = {
     kind.task: kind
     for kind in (
@@ -109,35 +114,29 @@ STEP_KINDS: dict[str, StepKind] = {
             automatic=True,
         ),
         # keeps the best branch of a fork (the node id names the fork, see flows.py)
-        StepKind(
-            task="reduce",
-            prefix="reduce",
-            pattern=NODE,
-            format=lambda k: k["node"],
-            parse=lambda m: {"node": m["node"]},
-            model_stage=True,
-        ),
+        _control_kind("reduce", model_stage=True),
         StepKind(
             task="hls",
             prefix="hls",
-            pattern=r"rf(?P<reuse_factor>\d+)_(?P<strategy>latency|resource)_(?P<io>parallel|stream)",
-            format=lambda k: f"rf{int(k['reuse_factor'])}_{k['strategy'].lower()}_{IO_TYPES[k['io_type']]}",
+            # rf4 or rf4-2-1 (per Dense/Conv layer); _a0.0100: data types narrowed under a tolerance
+            pattern=(
+                r"rf(?P<reuse_factor>\d+(?:-\d+)*)_(?P<strategy>latency|resource)_(?P<io>parallel|stream)"
+                r"(?:_a(?P<hls_tolerance>\d\.\d{4}))?"
+            ),
+            format=lambda k: (
+                f"rf{_bits_text(k['reuse_factor'])}_{k['strategy'].lower()}_{IO_TYPES[k['io_type']]}"
+                + (f"_a{float(k['tolerance']):.4f}" if "tolerance" in k else "")
+            ),
             parse=lambda m: {
-                "reuse_factor": int(m["reuse_factor"]),
+                "reuse_factor": _bits_value(m["reuse_factor"]),
                 "strategy": m["strategy"],
                 "io_type": _IO_BY_SHORT[m["io"]],
+                **({"tolerance": float(m["hls_tolerance"])} if m["hls_tolerance"] else {}),
             },
             model_stage=False,
         ),
         # a feedback loop over a finished design (see flows.py): the path of its final choice
-        StepKind(
-            task="branch",
-            prefix="branch",
-            pattern=NODE,
-            format=lambda k: k["node"],
-            parse=lambda m: {"node": m["node"]},
-            model_stage=False,
-        ),
+        _control_kind("branch", model_stage=False),
         StepKind(
             task="synth",
             prefix="synth",
@@ -304,6 +303,8 @@ def make_step(config: dict, task: str, knobs: dict | None) -> Step:
     mode with the tolerance from ``tolerances``; ``{tolerance: x}`` sets it explicitly."""
     knobs = dict(knobs or {})
     if task == "hls":
+        if not knobs and config["tolerances"].get("hls") is not None:
+            knobs = {"tolerance": config["tolerances"]["hls"]}
         return hls_step(config, **knobs)
     if task in AUTOMATIC_TASKS and not knobs:
         knobs = {"tolerance": config["tolerances"][task]}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
+import shutil
 
 import numpy as np
 
@@ -26,22 +26,32 @@ def _precision_text(precision) -> str:
     return f"{'' if signed else 'u'}fixed<{precision.width},{precision.integer}>"
 
 
-def build_config(model, hls_cfg: dict, knobs: dict) -> dict:
+def build_config(model, hls_cfg: dict, knobs: dict, precisions: dict | None = None) -> dict:
     """hls4ml configuration: per-layer precisions from QKeras quantizers where present,
-    the default precision elsewhere, and the design's reuse factor and strategy."""
+    the default precision elsewhere, the design's strategy and reuse factor (one for all
+    layers, or one per Dense/Conv layer in order), and result precisions chosen by the
+    automatic hls task (``precisions``: layer name -> type)."""
+    from .models import weight_layers
+
+    reuse = knobs["reuse_factor"]
+    per_layer = list(reuse) if isinstance(reuse, (list, tuple)) else None
     config = hls4ml.utils.config_from_keras_model(
         model,
         granularity="name",
         backend=hls_cfg["backend"],
         default_precision=hls_cfg["default_precision"],
-        default_reuse_factor=int(knobs["reuse_factor"]),
+        default_reuse_factor=int(per_layer[0] if per_layer else reuse),
     )
     strategy = knobs["strategy"].capitalize()
     config["Model"]["Strategy"] = strategy
-    for layer_cfg in config["LayerName"].values():
+    layer_rf = dict(zip((layer.name for layer in weight_layers(model)), per_layer or []))
+    for name, layer_cfg in config["LayerName"].items():
         if "ReuseFactor" in layer_cfg:
-            layer_cfg["ReuseFactor"] = int(knobs["reuse_factor"])
+            # hls4ml moves an RF that does not divide the layer to the closest valid one (and says so)
+            layer_cfg["ReuseFactor"] = int(layer_rf.get(name, per_layer[-1] if per_layer else reuse))
         layer_cfg["Strategy"] = strategy
+    for name, precision in (precisions or {}).items():
+        config["LayerName"][name].setdefault("Precision", {})["result"] = precision
     _narrow_softmax_input(model, config, hls_cfg["default_precision"])
     return config
 
@@ -65,9 +75,9 @@ def _narrow_softmax_input(model, config: dict, default_precision: str) -> None:
                 precision["result"] = f"fixed<{fx.width},{fx.integer},RND,SAT>"
 
 
-def convert(model, output_dir: str, hls_cfg: dict, knobs: dict):
+def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
     """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet)."""
-    config = build_config(model, hls_cfg, knobs)
+    config = build_config(model, hls_cfg, knobs, precisions)
     # hls4ml prints the whole model and per-layer notes; keep the job log readable.
     with contextlib.redirect_stdout(io.StringIO()) as chatter:
         hls_model = hls4ml.converters.convert_from_keras_model(
@@ -111,13 +121,75 @@ def score(hls_model, model, split: Split, part: str = "test") -> dict:
     }
 
 
-def bit_accurate_accuracy(model, split: Split, part: str, workdir, hls_cfg: dict, knobs: dict | None = None) -> float:
-    """Accuracy of ``model``'s compiled hls4ml model on one split (for automatic tasks)."""
+def bit_accurate_accuracy(
+    model, split: Split, part: str, workdir, hls_cfg: dict, knobs: dict | None = None, precisions: dict | None = None
+) -> float:
+    """Accuracy of ``model``'s compiled hls4ml model on one split (for automatic tasks);
+    the scratch project in ``workdir`` is removed afterwards."""
     knobs = knobs or {"reuse_factor": 1, "strategy": "latency", "io_type": hls_cfg.get("io_type", "io_parallel")}
-    hls_model, _ = convert(model, str(workdir), hls_cfg, knobs)
+    hls_model, _ = convert(model, str(workdir), hls_cfg, knobs, precisions)
     compile_model(hls_model)
     X, y = split.xy(part, model.input_shape[1:])
-    return float(np.mean(predict(hls_model, X).argmax(axis=1) == y))
+    accuracy = float(np.mean(predict(hls_model, X).argmax(axis=1) == y))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return accuracy
+
+
+def data_tensors(model, split: Split) -> dict[str, tuple[float, bool]]:
+    """The tensors whose hls4ml type the automatic hls task may narrow, with their observed
+    range on the training split: the input, and every float (non-QKeras) ReLU output.
+    QKeras activations keep the type of their quantizer. Returns name -> (max |x|, signed)."""
+    from .quantize import activation_ranges, float_relus
+
+    X, _ = split.xy("train", model.input_shape[1:])
+    tensors = {model.input_names[0]: (float(np.percentile(np.abs(X), 99.9)), True)}
+    relus = float_relus(model)
+    ranges = dict(zip((layer.name for layer in relus), activation_ranges(model, split, relus)))
+    tensors.update({name: (value, False) for name, value in ranges.items()})
+    return tensors
+
+
+def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: float, workdir, log=print):
+    """Narrow each data tensor's fixed-point type (input, float ReLU outputs) as far as the
+    bit-accurate accuracy on the validation split stays within ``tolerance`` (absolute)
+    of the design with hls4ml's default types. Integer bits come from the observed
+    range; the fractional bits are bisected per tensor, in order. Rounding and
+    saturation keep narrow types well-behaved. Returns (layer -> type, candidate log)."""
+    from pathlib import Path
+
+    from .candidates import CandidateLog
+    from .quantize import integer_bits
+
+    workdir = Path(workdir)
+    baseline = bit_accurate_accuracy(model, split, "val", workdir / "baseline", hls_cfg, knobs)
+    record = CandidateLog("hls", baseline, tolerance, relative=False, log=log)
+    chosen: dict[str, str] = {}
+    max_fraction = 12
+
+    def precision(name, fraction):
+        max_abs, signed = tensors[name]
+        integer = integer_bits(max_abs, 24, signed) + (1 if signed else 0)
+        return f"{'' if signed else 'u'}fixed<{integer + fraction},{integer},RND,SAT>"
+
+    def accepted(name, fraction):
+        trial = {**chosen, name: precision(name, fraction)}
+        project = workdir / f"candidate{len(record.rows) + 1}"
+        score = bit_accurate_accuracy(model, split, "val", project, hls_cfg, knobs, trial)
+        return record.add({"layer": name, "precision": trial[name]}, score)
+
+    tensors = data_tensors(model, split)
+    for name in tensors:
+        low, high = 0, max_fraction
+        if not accepted(name, high):
+            continue  # even the widest candidate loses accuracy: keep hls4ml's default here
+        while low < high:
+            mid = (low + high) // 2
+            if accepted(name, mid):
+                high = mid
+            else:
+                low = mid + 1
+        chosen[name] = precision(name, high)
+    return chosen, record
 
 
 # -- hardware description for the estimators ---------------------------------------------
@@ -164,10 +236,3 @@ def describe(hls_model) -> tuple[list[dict], dict[str, np.ndarray]]:
             entry["n_nonzero"] = int(np.count_nonzero(values))
         layers.append(entry)
     return layers, weights
-
-
-def tool_versions() -> dict:
-    import qkeras
-    import tensorflow as tf
-
-    return {"hls4ml": hls4ml.__version__, "tensorflow": tf.__version__, "qkeras": qkeras.__version__, "cxx": os.environ.get("CXX", "g++")}

@@ -41,15 +41,8 @@ def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=prin
 
     # clone_function receives the trained layers themselves: the wrappers keep their weights.
     wrapped = keras.models.clone_model(base, clone_function=wrap)
-    history = fit(
-        wrapped,
-        split,
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
-        learning_rate=cfg["learning_rate"],
-        callbacks=[sk.UpdatePruningStep()],
-        log=log,
-    )
+    # no early stopping: the schedule must run to the final sparsity
+    history = fit(wrapped, split, cfg, early_stopping=False, callbacks=[sk.UpdatePruningStep()], log=log)
     return sk.strip_pruning(wrapped), history
 
 

@@ -10,7 +10,6 @@ the matching ``ap_fixed`` types.
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 
@@ -38,10 +37,11 @@ def integer_bits(max_abs: float, bits: int, signed: bool) -> int:
     return min(needed, bits - (1 if signed else 0))
 
 
-def activation_ranges(model: keras.Model, split: Split) -> list[float]:
-    """99.9th percentile of every hidden ReLU output on (up to 4096) training samples."""
+def activation_ranges(model: keras.Model, split: Split, relus=None) -> list[float]:
+    """99.9th percentile of the ReLU outputs (all hidden ReLUs unless given) on up to
+    4096 training samples."""
     X, _ = split.xy("train", model.input_shape[1:])
-    relus = [layer for layer in model.layers if _is_relu(layer)]
+    relus = [layer for layer in model.layers if _is_relu(layer)] if relus is None else relus
     if not relus:
         return []
     probe = keras.Model(model.inputs, [layer.output for layer in relus])
@@ -55,6 +55,11 @@ def _is_relu(layer) -> bool:
     if isinstance(layer, QActivation):
         return "relu" in str(layer.get_config()["activation"])
     return isinstance(layer, keras.layers.Activation) and layer.get_config()["activation"] == "relu"
+
+
+def float_relus(model: keras.Model) -> list:
+    """Hidden ReLUs that are plain Keras activations (no QKeras quantizer)."""
+    return [layer for layer in model.layers if _is_relu(layer) and not isinstance(layer, QActivation)]
 
 
 def to_qkeras(model: keras.Model, split: Split, weight_bits, activation_bits) -> tuple[keras.Model, dict]:
@@ -101,16 +106,7 @@ def to_qkeras(model: keras.Model, split: Split, weight_bits, activation_bits) ->
 def quantize(model: keras.Model, split: Split, weight_bits, activation_bits, cfg: dict, log=print):
     """QKeras conversion + quantisation-aware fine-tuning; pruned zeros stay zero."""
     qmodel, precisions = to_qkeras(model, split, weight_bits, activation_bits)
-    history = fit(
-        qmodel,
-        split,
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
-        learning_rate=cfg["learning_rate"],
-        patience=cfg["patience"],
-        callbacks=[KeepZeros(weight_layers(qmodel))],
-        log=log,
-    )
+    history = fit(qmodel, split, cfg, callbacks=[KeepZeros(weight_layers(qmodel))], log=log)
     return qmodel, precisions, history
 
 
@@ -145,7 +141,6 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
             qmodel, precisions, _ = quantize(model, split, wbits, abits, cfg, log=lambda *_: None)
             project = Path(workdir) / f"candidate{len(tried) + 1}"
             score = hls.bit_accurate_accuracy(qmodel, split, "val", project, hls_cfg)
-            shutil.rmtree(project, ignore_errors=True)
             accepted = record.add({"weight_bits": "-".join(map(str, wbits)), "activation_bits": "-".join(map(str, abits))}, score)
             tried[key] = (accepted, qmodel, precisions)
         return tried[key][0]

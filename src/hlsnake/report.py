@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import failures
 from .designs import Design, parse_design_path
-from .fileio import atomic_path, read_json, write_csv
+from .fileio import atomic_path, read_json, write_csv, write_text
 from .pareto import non_dominated
 from .stages import BRANCH_FINAL_FILE, METRICS_FILE, RESOURCES_FILE
 
@@ -101,9 +101,25 @@ def plot(frame: pd.DataFrame, path, title: str = "") -> None:
     plt.close(fig)
 
 
-def write(designs: list[Design], csv_path, png_path) -> pd.DataFrame:
+# the columns of the HTML table (the CSV has every column)
+TABLE_COLUMNS = ("label", "accuracy", "keras_accuracy", "sparsity_measured", "n_params", *RESOURCE_COLUMNS, "source", "pareto")
+
+
+def html_table(frame: pd.DataFrame, title: str) -> str:
+    """The summary as a standalone HTML page (Snakemake's report shows HTML, not CSV)."""
+    table = frame[[c for c in TABLE_COLUMNS if c in frame]].sort_values("accuracy", ascending=False)
+    body = table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="summary")
+    style = (
+        "body{font-family:sans-serif;font-size:13px} table{border-collapse:collapse}"
+        "th,td{padding:3px 8px;text-align:right;white-space:nowrap} td:first-child{text-align:left} tr:nth-child(even){background:#f3f3f3}"
+    )
+    return f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>\n<body><h3>{title}</h3>\n{body}\n</body></html>\n"
+
+
+def write(designs: list[Design], csv_path, png_path, html_path) -> pd.DataFrame:
     frame = summarise(designs)
     write_csv(csv_path, frame)
     first = designs[0]
     plot(frame, png_path, title=f"{first.dataset} / {first.model}: accuracy vs hardware cost")
+    write_text(html_path, html_table(frame, f"{first.dataset} / {first.model}: {len(frame)} designs"))
     return frame

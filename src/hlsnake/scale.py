@@ -33,18 +33,6 @@ def hidden_widths(model: keras.Model) -> list[int]:
     return [layer.get_config().get("units", layer.get_config().get("filters")) for layer in weight_layers(model)[:-1]]
 
 
-def retrain(model: keras.Model, split, cfg: dict, log=print) -> dict:
-    return fit(
-        model,
-        split,
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
-        learning_rate=cfg["learning_rate"],
-        patience=cfg["patience"],
-        log=log,
-    )
-
-
 def auto_scale(model: keras.Model, split, tolerance: float, cfg: dict, log=print):
     """MetaML scaling: try factors 1 - k/8 for k = 1, 2, ..., retraining each; reject a
     candidate whose relative accuracy loss against ``model`` exceeds ``tolerance``;
@@ -58,7 +46,7 @@ def auto_scale(model: keras.Model, split, tolerance: float, cfg: dict, log=print
     for k in range(1, SCALE_STEPS):
         factor = 1.0 - k / SCALE_STEPS
         candidate = scaled_copy(model, factor)
-        retrain(candidate, split, cfg, log=lambda *_: None)
+        fit(candidate, split, cfg, log=lambda *_: None)
         widths = "-".join(map(str, hidden_widths(candidate)))
         if record.add({"width_factor": factor, "hidden": widths}, accuracy(candidate, split, "val")):
             best, best_factor, rejections = candidate, factor, 0

@@ -9,8 +9,8 @@ spreads out instead of repeating one point. Seeded per round with
 results give the same proposals.
 
 A proposal whose design was already tried (TPE repeats known points often) is asked
-again with a new seed, up to ``retries`` times, then replaced by a random untried
-design, so duplicates do not use up the budget; when every design of the space has
+again with a new seed, up to ``retries`` times, then replaced by the untried design
+nearest to it, so duplicates do not use up the budget; when every design of the space has
 been tried, the round proposes fewer (or none) and the search ends.
 
 The Snakemake side (rules/search.smk) only moves files: one checkpoint per round writes
@@ -30,7 +30,7 @@ from . import trials as trial_table
 from .fileio import write_json
 
 MAX_RANDOM_DRAWS = 2000  # random draws for an untried design when the space is too big to list
-LISTABLE = 100_000  # spaces up to this size are listed to find the untried designs
+LISTABLE = 100_000  # spaces up to this size are listed to find the nearest untried design
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ def propose(
                 choice = (point, path, mode if attempt == 0 else f"{mode}, retry {attempt}")
                 break
         if choice is None:
-            point = _untried(space, rng, tried, design_of)
+            point = untried_near(space, point, rng, tried, design_of)
             if point is None:
                 break  # every design of the space has been tried
-            choice = (point, design_of(point), "random untried (TPE repeated tried designs)")
+            choice = (point, design_of(point), "nearest untried (TPE repeated tried designs)")
         point, path, origin = choice
         tried.add(path)
         _insert(history, domain, space.vals(point), {"status": "new"}, pending=True)
@@ -109,20 +109,26 @@ def _insert(history, domain, vals: dict, result: dict, pending: bool) -> None:
     history.refresh()
 
 
-def _untried(space: spaces.Space, rng, tried: set, design_of) -> dict | None:
-    """A random point whose design has not been tried; None when there is none."""
-    if space.size <= LISTABLE:
-        fresh: dict[str, dict] = {}
-        for point in space.points():
-            path = design_of(point)
-            if path not in tried:
-                fresh.setdefault(path, point)
-        return list(fresh.values())[rng.integers(len(fresh))] if fresh else None
-    for _ in range(MAX_RANDOM_DRAWS):
-        point = space.random_point(rng)
-        if design_of(point) not in tried:
-            return point
-    return None
+def untried_near(space: spaces.Space, point: dict, rng, tried: set, design_of) -> dict | None:
+    """The untried design nearest to ``point`` (TPE's repeated choice), ties broken at
+    random: the search keeps going where TPE wanted to go. None when all were tried."""
+    if space.size > LISTABLE:  # too many to list: a random draw is almost surely untried
+        for _ in range(MAX_RANDOM_DRAWS):
+            candidate = space.random_point(rng)
+            if design_of(candidate) not in tried:
+                return candidate
+        return None
+    fresh: dict[str, dict] = {}
+    for candidate in space.points():
+        path = design_of(candidate)
+        if path not in tried:
+            fresh.setdefault(path, candidate)
+    if not fresh:
+        return None
+    candidates = list(fresh.values())
+    distances = np.array([space.distance(point, c) for c in candidates])
+    nearest = np.flatnonzero(distances == distances.min())
+    return candidates[nearest[rng.integers(len(nearest))]]
 
 
 # -- one round, from files -------------------------------------------------------------

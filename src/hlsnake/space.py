@@ -153,6 +153,14 @@ class Space:
         for combo in itertools.product(*(range(len(knob.values)) for _, knob in variables)):
             yield self.point(dict(zip((label for label, _ in variables), combo)))
 
+    def distance(self, a: dict, b: dict) -> float:
+        """Between two points: index steps over the range's length for a range, 0 or 1 for choices."""
+        total = 0.0
+        for knob in self.knobs:
+            for i, j in zip(knob.indices(a[knob.name]), knob.indices(b[knob.name])):
+                total += abs(i - j) / max(1, len(knob.values) - 1) if knob.ordered else float(i != j)
+        return total
+
     def random_point(self, rng) -> dict:
         return self.point({label: int(rng.integers(len(knob.values))) for label, knob in self._variables()})
 

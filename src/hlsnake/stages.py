@@ -9,8 +9,10 @@ a synth stage writes ``resources.json``.
 
 from __future__ import annotations
 
+import functools
 import platform
 import shutil
+import subprocess
 import time
 import zlib
 from importlib import metadata
@@ -25,7 +27,10 @@ METRICS_FILE = "metrics.json"
 LAYERS_FILE = "layers.json"
 WEIGHTS_FILE = "weights.npz"
 RESOURCES_FILE = "resources.json"
-PACKAGES = ("hlsnake", "tensorflow", "tf-keras", "qkeras", "tensorflow-model-optimization", "hls4ml", "snakemake", "numpy")
+PACKAGES = (
+    "hlsnake", "tensorflow", "tf-keras", "qkeras", "tensorflow-model-optimization", "hls4ml", "da4ml",
+    "snakemake", "numpy", "scikit-learn", "pandas", "h5py",
+)  # fmt: skip
 
 
 def stage_seed(seed: int, stage_dir) -> int:
@@ -36,14 +41,25 @@ def stage_seed(seed: int, stage_dir) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(key.encode())) % (2**31 - 1)
 
 
-def provenance(config_section: dict | None = None) -> dict:
+@functools.cache
+def _environment() -> dict:
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"packages": versions, "python": platform.python_version(), "config": config_section or {}}
+    try:  # hls4ml builds its bit-accurate C++ model with g++ (its build_lib.sh names g++)
+        cxx = subprocess.run(["g++", "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        cxx = None
+    return {"packages": versions, "python": platform.python_version(), "platform": platform.platform(), "tools": {"g++": cxx}}
+
+
+def provenance(config_section: dict | None = None) -> dict:
+    """What produced a stage: the resolved config sections it read, and the versions of
+    Python, the packages and the C++ compiler."""
+    return {**_environment(), "config": config_section or {}}
 
 
 def _log(message: str) -> None:
@@ -81,7 +97,7 @@ def _save_model_stage(model, split, out_dir: Path, stage: str, params: dict, ext
         "sparsity_per_layer": sparsity_per_layer(model),
         "seconds": time.time() - start,
         **extra,
-        "provenance": provenance(config_section),
+        "provenance": provenance({**config_section, "dataset": split.spec}),
     }
     with atomic_path(out_dir / MODEL_FILE) as tmp:
         model.save(tmp, save_format="h5")
@@ -101,16 +117,9 @@ def train(data_path, out_dir, model_spec: dict, fit_cfg: dict, seed: int) -> dic
     split = Split(data_path)
     shape = input_shape_for(model_spec, split.n_features, split.image_shape)
     model = build(model_spec, shape, split.n_classes)
-    history = fit(
-        model,
-        split,
-        epochs=fit_cfg["epochs"],
-        batch_size=fit_cfg["batch_size"],
-        learning_rate=fit_cfg["learning_rate"],
-        patience=fit_cfg["patience"],
-        log=_log,
-    )
-    return _save_model_stage(model, split, out_dir, "train", {}, {"fit": history}, {"model": model_spec, "train": fit_cfg}, start)
+    history = fit(model, split, fit_cfg, log=_log)
+    sections = {"model": model_spec, "train": fit_cfg, "seed": seed}
+    return _save_model_stage(model, split, out_dir, "train", {}, {"fit": history}, sections, start)
 
 
 def _scale(parent, split, knobs: dict, sections: dict, out_dir: Path):
@@ -119,8 +128,10 @@ def _scale(parent, split, knobs: dict, sections: dict, out_dir: Path):
     if "tolerance" in knobs:
         model, factor, record = scale.auto_scale(parent, split, knobs["tolerance"], sections["scale"], log=_log)
         return model, {"width_factor": factor, "hidden": scale.hidden_widths(model)}, record
+    from .training import fit
+
     model = scale.scaled_copy(parent, knobs["width_factor"])
-    scale.retrain(model, split, sections["scale"], log=_log)
+    fit(model, split, sections["scale"], log=_log)
     return model, {"width_factor": knobs["width_factor"], "hidden": scale.hidden_widths(model)}, None
 
 
@@ -173,7 +184,7 @@ def model_step(data_path, parent_dir, out_dir, task: str, knobs: dict, sections:
         record.write(out_dir / CANDIDATES_FILE)
         extra.update(candidates=len(record.rows), baseline_val_accuracy=record.baseline, tolerance=record.tolerance)
         shutil.rmtree(out_dir / "candidates", ignore_errors=True)  # scratch hls4ml projects
-    return _save_model_stage(model, split, out_dir, task, realised, extra, sections, start)
+    return _save_model_stage(model, split, out_dir, task, realised, extra, {**sections, "seed": seed}, start)
 
 
 # -- hls4ml ----------------------------------------------------------------------------
@@ -188,7 +199,14 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
     start, out_dir = time.time(), Path(out_dir)
     split = Split(data_path)
     model = load_model(Path(parent_dir) / MODEL_FILE)
-    hls_model, notes = hls.convert(model, str(out_dir / "prj"), hls_cfg, knobs)
+    knobs = {**knobs, "io_type": knobs.get("io_type", hls_cfg.get("io_type"))}
+    precisions, extra = None, {}
+    if "tolerance" in knobs:  # automatic mode: narrow the data types under the tolerance
+        precisions, record = hls.auto_precision(model, split, hls_cfg, knobs, knobs["tolerance"], out_dir / "candidates", log=_log)
+        record.write(out_dir / CANDIDATES_FILE)
+        shutil.rmtree(out_dir / "candidates", ignore_errors=True)
+        extra = {"precisions": precisions, "candidates": len(record.rows), "baseline_val_accuracy": record.baseline}
+    hls_model, notes = hls.convert(model, str(out_dir / "prj"), hls_cfg, knobs, precisions)
     hls.compile_model(hls_model)
     compiled = time.time()
     scores = hls.score(hls_model, model, split)
@@ -200,10 +218,11 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
         "stage": "hls",
         "params": knobs,
         **scores,
+        **extra,
         "conversion_notes": notes,
         "compile_seconds": compiled - start,
         "seconds": time.time() - start,
-        "provenance": {**provenance({"hls": hls_cfg}), "tools": hls.tool_versions()},
+        "provenance": provenance({"hls": hls_cfg}),
     }
     write_json(out_dir / METRICS_FILE, metrics)
     _log(
@@ -239,6 +258,7 @@ def csynth(hls_dir, out_path, backend: str, hls_cfg: dict, synth_cfg: dict, data
     )
     result = synth.run(backend, job)
     result["seconds"] = time.time() - start
+    result["provenance"] = provenance({"hls": hls_cfg, "synth": synth_cfg})
     write_json(out_path, result)
     _log(
         f"csynth ({result['source']}): {out_path}: DSP {result['DSP']}, LUT {result['LUT']}, "

@@ -18,28 +18,22 @@ def compile_model(model: keras.Model, learning_rate: float) -> None:
     )
 
 
-def fit(
-    model: keras.Model,
-    split: Split,
-    *,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    patience: int | None = None,
-    callbacks=(),
-    log=print,
-) -> dict:
-    """Fit on the training split, validating on the validation split.
+def fit(model: keras.Model, split: Split, cfg: dict, *, early_stopping: bool = True, callbacks=(), log=print) -> dict:
+    """Fit on the training split, validating on the validation split, with the settings
+    of a config section (``epochs``, ``batch_size``, ``learning_rate``, ``patience``).
 
-    With ``patience`` the run stops early on the validation loss and keeps the best
-    weights. A NaN loss stops the run with an error instead of saving a broken model.
+    With ``early_stopping`` the run stops on the validation loss after ``patience``
+    epochs without improvement and keeps the best weights. A NaN loss stops the run
+    with an error instead of saving a broken model.
     """
+    epochs, batch_size, patience = cfg["epochs"], cfg["batch_size"], cfg.get("patience")
+    learning_rate = cfg["learning_rate"]
     shape = model.input_shape[1:]
     X, y = split.xy("train", shape)
     X_val, y_val = split.xy("val", shape)
     compile_model(model, learning_rate)
     cbs = [keras.callbacks.TerminateOnNaN(), *callbacks]
-    if patience:
+    if early_stopping and patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
     start = time.time()
     history = model.fit(

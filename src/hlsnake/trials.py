@@ -219,6 +219,7 @@ def plot_fronts(frame: pd.DataFrame, path, title: str = "") -> None:
         if len(ok):
             best = ok[non_dominated(ok[["accuracy", cost]].to_numpy(float), ["max", "min"])].sort_values(cost)
             ax.step(best[cost], best["accuracy"], "o-", where="post", color="C3", ms=6, label="2-D front")
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 4))
             if ok[cost].max() > 20 * max(1.0, ok[cost][ok[cost] > 0].min() if (ok[cost] > 0).any() else 1.0):
                 ax.set_xscale("symlog", linthresh=1)
         source = frame.get("resource_source", pd.Series(dtype=object)).dropna()
@@ -238,17 +239,18 @@ def plot_progress(frame: pd.DataFrame, path, summary: dict, title: str = "") -> 
     plt = _plt()
     fig, (hv_ax, score_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     x = np.arange(1, len(frame) + 1)
-    hv_ax.step(x, frame["hypervolume"], where="post", color="C3")
+    hv_ax.plot(x, frame["hypervolume"], drawstyle="steps-post", marker=".", color="C3")
     ref = ", ".join(f"{k} {v:g}" for k, v in summary["reference_point"].items())
     hv_ax.set_title(f"hypervolume ({', '.join(summary['hypervolume_objectives'])})\nreference: {ref}", fontsize=9)
     hv_ax.set_xlabel("trials")
     hv_ax.set_ylabel("normalised hypervolume")
-    best = frame["score"].where(frame["feasible"]).cummax()
-    score_ax.step(x, best, where="post", color="C0")
+    best = frame["score"].where(frame["feasible"]).cummax().ffill()
+    score_ax.plot(x, best, drawstyle="steps-post", marker=".", color="C0")
     score_ax.set_title("best feasible score", fontsize=9)
     score_ax.set_xlabel("trials")
     for ax in (hv_ax, score_ax):
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         if "round" in frame and frame["round"].nunique() > 1:
             for start in frame.groupby("round")["trial"].min().iloc[1:]:
                 ax.axvline(start + 0.5, color="0.85", lw=0.8, zorder=0)
