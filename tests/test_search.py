@@ -350,3 +350,21 @@ def test_a_bad_search_section_stops_before_any_work(tmp_path):
     proc = run(tmp_path, search_config(space={"sparsity": {"choices": [0.333]}}), "search", check=False)
     assert proc.returncode != 0 and "search.space.sparsity" in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_space_searches_tolerances_and_task_orders():
+    from hlsnake.config import ConfigError, validate
+    from hlsnake.space import Space, design, grid
+
+    config = validate({"search": {"space": {
+        "prune_tolerance": {"choices": [0.01, 0.02]},
+        "quantize_tolerance": {"choices": [0.005]},
+        "order": {"choices": ["prune>quantize", "quantize>prune"]},
+    }}})
+    designs = [d.path for _, d in grid(config, Space.from_config(config))]
+    assert len(designs) == 4
+    assert "results/digits/mlp/train/quant_a0.0050/prune_a0.0200/hls_rf1_latency_parallel/synth_estimate" in designs
+    point = {"scale_tolerance": 0.005, "sparsity": 0.5, "order": "prune>scale"}
+    assert design(config, point).label == "prune_s0.50 scale_a0.0050"
+    with pytest.raises(ConfigError, match="either fixed \\(sparsity\\) or automatic"):
+        validate({"search": {"space": {"sparsity": {"choices": [0.5]}, "prune_tolerance": {"choices": [0.01]}}}})

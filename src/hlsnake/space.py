@@ -29,10 +29,11 @@ class KnobKind:
     kind: type  # float, int or str
     layers: str | None = None  # "weight" / "activation": may be one value per such layer
     none_means: str | None = None  # what a null choice means, when allowed
+    decimals: int = 2  # floats: the decimals of their directory names
 
 
-# The knobs a space may have. Extension point: a new knob is added here (its schema in
-# workflow/schemas/config.schema.yaml, search.space) and turned into steps in point_flow.
+# The knobs a space may have (their schema: workflow/schemas/config.schema.yaml,
+# search.space); point_flow turns them into steps.
 KNOBS = {
     "sparsity": KnobKind(float),  # 0 means no prune step
     "weight_bits": KnobKind(int, layers="weight", none_means="no quantize step"),
@@ -40,25 +41,41 @@ KNOBS = {
     "reuse_factor": KnobKind(int),
     "strategy": KnobKind(str),
     "io_type": KnobKind(str),
+    "width_factor": KnobKind(float),  # 1 means no scale step
+    # automatic tasks: the task searches its own knob under this tolerance
+    "scale_tolerance": KnobKind(float, decimals=4),
+    "prune_tolerance": KnobKind(float, decimals=4),
+    "quantize_tolerance": KnobKind(float, decimals=4),
+    "order": KnobKind(str),  # e.g. "quantize>prune": the order of the model tasks
 }
-MODEL_TASK_ORDER = ("prune", "quantize")  # the order of the model steps in a flow
+MODEL_TASK_ORDER = ("scale", "prune", "quantize")  # when the space has no order knob
+# task -> (its fixed knob, its tolerance knob)
+TASK_KNOBS = {"scale": "width_factor", "prune": "sparsity", "quantize": "weight_bits"}
+
+
+def _model_step(task: str, point: dict) -> dict | None:
+    """The step of one model task at a point, or None when the point leaves it out."""
+    tolerance = point.get(f"{task}_tolerance")
+    if tolerance is not None:
+        return {task: {"tolerance": tolerance}}
+    value = point.get(TASK_KNOBS[task])
+    if task == "scale" and value not in (None, 1.0):
+        return {"scale": {"width_factor": value}}
+    if task == "prune" and value:
+        return {"prune": {"sparsity": value}}
+    if task == "quantize" and value is not None:
+        abits = point.get("activation_bits")
+        return {"quantize": {"weight_bits": value, "activation_bits": abits if abits is not None else value}}
+    return None
 
 
 def point_flow(point: dict) -> list[dict]:
-    """The design flow of a point: prune (when sparsity > 0) -> quantize (when bits given) -> hls.
-
-    Extension point for more knobs: tolerance-driven tasks would add their step here
-    (e.g. ``{"prune": {"tolerance": point["prune_tolerance"]}}`` for a knob
-    ``prune_tolerance``, and a ``scale`` step likewise), and a task-order knob (a choice
-    of orders such as ``"quantize>prune"``) would replace MODEL_TASK_ORDER per point.
-    """
-    steps = {}
-    if point.get("sparsity"):
-        steps["prune"] = {"sparsity": point["sparsity"]}
-    if point.get("weight_bits") is not None:
-        abits = point.get("activation_bits")
-        steps["quantize"] = {"weight_bits": point["weight_bits"], "activation_bits": abits if abits is not None else point["weight_bits"]}
-    flow = [{task: steps[task]} for task in MODEL_TASK_ORDER if task in steps]
+    """The design flow of a point: its model tasks in the point's order (``order`` knob,
+    else scale -> prune -> quantize), each automatic when its tolerance is a knob, fixed
+    when its own knob is (sparsity 0, width factor 1 or null bits leave the task out),
+    then hls with the point's hls knobs."""
+    order = point["order"].split(">") if point.get("order") else MODEL_TASK_ORDER
+    flow = [step for task in order if (step := _model_step(task, point)) is not None]
     flow.append({"hls": {k: point[k] for k in ("reuse_factor", "strategy", "io_type") if k in point}})
     return flow
 
@@ -100,6 +117,12 @@ class Space:
         for name, kind in KNOBS.items():
             if spec.get(name) is not None:
                 knobs.append(_knob(name, kind, spec[name], counts))
+        for task, fixed in TASK_KNOBS.items():
+            if spec.get(fixed) is not None and spec.get(f"{task}_tolerance") is not None:
+                raise SpaceError(
+                    f"search.space.{task}_tolerance: the {task} task is either fixed ({fixed}) or automatic "
+                    f"({task}_tolerance), not both"
+                )
         if spec.get("activation_bits") is not None and spec.get("weight_bits") is None:
             raise SpaceError("search.space.activation_bits: searched activation bits need search.space.weight_bits too")
         wbits = next((k for k in knobs if k.name == "weight_bits"), None)
@@ -215,7 +238,7 @@ def _knob(name: str, kind: KnobKind, spec: dict, counts: dict) -> Knob:
     count = int(math.floor((high - low) / step + 1e-9)) + 1
     values = [_canonical(low + k * step, kind, key) for k in range(count)]
     if len(set(values)) != len(values):
-        raise SpaceError(f"{key}: step {step} is finer than two decimals")
+        raise SpaceError(f"{key}: step {step} is finer than {kind.decimals} decimals")
     return Knob(name, tuple(values), ordered=True, layers=layers)
 
 
@@ -224,9 +247,9 @@ def _canonical(value, kind: KnobKind, key: str):
     if value is None:
         return None
     if kind.kind is float:
-        rounded = round(float(value), 2)
+        rounded = round(float(value), kind.decimals)
         if abs(rounded - float(value)) > 1e-9:
-            raise SpaceError(f"{key}: {value} has more than two decimals")
+            raise SpaceError(f"{key}: {value} has more than {kind.decimals} decimals")
         return rounded
     if kind.kind is int:
         return int(value)
