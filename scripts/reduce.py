@@ -1,5 +1,7 @@
 from pathlib import Path
 
-from hlsnake import stages
+from hlsnake import failures, stages
 
-stages.reduce(snakemake.params.branches, snakemake.params.objective, Path(snakemake.output.model).parent)
+failures.run_recorded(
+    snakemake, stages.reduce, snakemake.params.branches, snakemake.params.objective, Path(snakemake.output.model).parent
+)

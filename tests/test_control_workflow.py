@@ -70,3 +70,26 @@ def test_summary_reports_the_final_designs(finished):
     assert len(pruned) == 2 and pruned["sparsity"].notna().all()  # the sparsity the task chose
     branch_row = summary[summary["design"].str.contains("quant_w8_a8") & summary["design"].str.contains("branch_")]
     assert branch_row["reuse_factor"].item() == 4
+
+
+def test_failed_designs_are_rows_and_never_win_a_reduce(finished, tmp_path):
+    """A design whose stage failed (a real failure record, as failures.run_stage writes
+    it) is a summary row with its reason, and a reduce skips it."""
+    import shutil
+
+    from hlsnake import failures, report, stages
+    from hlsnake.designs import parse_design_path
+
+    workdir, _ = finished
+    root = tmp_path / "results/digits/mlp/train"
+    shutil.copytree(workdir / "results/digits/mlp/train", root, dirs_exist_ok=True)
+    ok = parse_design_path(str(root / "prune_s0.50/hls_rf1_latency_parallel/synth_estimate"))
+    bad = parse_design_path(str(root / "prune_s0.90/hls_rf1_latency_parallel/synth_estimate"))
+    record = {"status": "failed", "stage": "prune_s0.90", "failed_stage": "prune_s0.90", "reason": "FloatingPointError: loss became nan"}
+    failures.write_failure([root / "prune_s0.90/metrics.json", root / "prune_s0.90/model.h5"], record)
+    row = report.design_row(bad)
+    assert row["status"] == "failed" and "loss became nan" in row["reason"]
+    frame = report.summarise([ok, bad])
+    assert frame["pareto"].tolist() == [True, False]
+    metrics = stages.reduce([bad.path, ok.path], "accuracy", tmp_path / "reduce_test")
+    assert metrics["reduce"]["chosen"] == ok.path

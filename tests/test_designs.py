@@ -70,3 +70,8 @@ def test_grid_expands_to_shared_prefixes():
 def test_every_task_has_one_prefix():
     prefixes = [kind.prefix for kind in STEP_KINDS.values()]
     assert len(prefixes) == len(set(prefixes))
+
+
+def test_absolute_paths_round_trip():
+    path = "/tmp/work/results/digits/mlp/train/prune_s0.50/hls_rf1_latency_parallel/synth_estimate"
+    assert parse_design_path(path).path == path

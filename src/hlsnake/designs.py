@@ -256,7 +256,7 @@ def parse_design_path(path: str) -> Design:
             raise ValueError(f"unknown stage directory {name!r} in {path}")
         steps.append(Step.make(kind.task, **kind.read(match)))
     return Design(
-        results="/".join(parts[: train_at - 2]),
+        results=str(PurePosixPath(*parts[: train_at - 2])),
         dataset=parts[train_at - 2],
         model=parts[train_at - 1],
         steps=tuple(steps),

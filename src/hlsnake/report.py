@@ -41,12 +41,15 @@ def _text(value):
 
 
 def design_row(design: Design) -> dict:
+    """One summary row. A failed design is a row too: its status and reason, no numbers."""
     final = final_design(design)
-    failures.raise_if_failed(final)  # a failed design has no numbers (search/grid tables mark it instead)
+    row = {"design": design.path, "label": design.label, "dataset": design.dataset, "model": design.model, **final.params()}
+    failure = failures.design_failure(final)
+    if failure:
+        return {**row, "status": "failed", "reason": f"{failure['failed_stage']}: {failure['reason']}"}
     model_metrics = read_json(Path(final.model_path) / METRICS_FILE)
     hls_metrics = read_json(Path(final.hls_path) / METRICS_FILE)
     resources = read_json(Path(final.path) / RESOURCES_FILE)
-    row = {"design": design.path, "label": design.label, "dataset": design.dataset, "model": design.model, **final.params()}
     # what the automatic tasks chose (e.g. the sparsity under a tolerance), from their stages
     for step, stage in zip(final.steps, final.stage_paths()[1:]):
         if "tolerance" in step.params or step.task == "reduce":
@@ -66,11 +69,15 @@ def design_row(design: Design) -> dict:
     row.update({key: resources.get(key) for key in RESOURCE_COLUMNS})
     source = resources["source"] + (f" {resources['estimator_version']}" if "estimator_version" in resources else "")
     row["source"] = source
+    row["status"] = "ok"
     return row
 
 
 def summarise(designs: list[Design]) -> pd.DataFrame:
     frame = pd.DataFrame([design_row(d) for d in designs])
+    for column in ("accuracy", *RESOURCE_COLUMNS):  # absent when every design failed
+        frame[column] = pd.to_numeric(frame.get(column, pd.Series(np.nan, index=frame.index)))
+    # failed designs have NaN objectives, which keeps them off the front
     frame["pareto"] = non_dominated(frame[list(FRONT)].to_numpy(float), list(FRONT.values()))
     return frame
 
@@ -81,8 +88,12 @@ def plot(frame: pd.DataFrame, path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    failed = int((frame["status"] != "ok").sum())
+    frame = frame[frame["status"] == "ok"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for ax, cost in zip(axes, ("DSP", "LUT")):
+    if frame.empty:
+        fig.text(0.5, 0.5, "every design failed: see the reason column of the summary", ha="center")
+    for ax, cost in zip(axes if not frame.empty else (), ("DSP", "LUT")):
         front2d = non_dominated(frame[["accuracy", cost]].to_numpy(float), ["max", "min"])
         ax.scatter(frame[cost], frame["accuracy"], c="0.6", s=28, label="design")
         best = frame[front2d].sort_values(cost)
@@ -94,15 +105,16 @@ def plot(frame: pd.DataFrame, path, title: str = "") -> None:
         ax.grid(alpha=0.3)
         if frame[cost].max() > 20 * max(1, frame[cost][frame[cost] > 0].min() if (frame[cost] > 0).any() else 1):
             ax.set_xscale("symlog", linthresh=1)
-    axes[0].legend(loc="lower right")
-    fig.suptitle(title or "accuracy vs hardware cost")
+    if not frame.empty:
+        axes[0].legend(loc="lower right")
+    fig.suptitle((title or "accuracy vs hardware cost") + (f" ({failed} failed design(s) not shown)" if failed else ""))
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=130)
     plt.close(fig)
 
 
 # the columns of the HTML table (the CSV has every column)
-TABLE_COLUMNS = ("label", "accuracy", "keras_accuracy", "sparsity_measured", "n_params", *RESOURCE_COLUMNS, "source", "pareto")
+TABLE_COLUMNS = ("label", "accuracy", "keras_accuracy", "sparsity_measured", "n_params", *RESOURCE_COLUMNS, "source", "pareto", "status", "reason")
 
 
 def html_table(frame: pd.DataFrame, title: str) -> str:

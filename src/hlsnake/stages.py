@@ -283,9 +283,14 @@ def reduce(branch_paths: list[str], objective: str, out_dir) -> dict:
     from .fileio import write_csv
     from .report import REALISED, design_row
 
+    from .failures import DesignFailed
+
     out_dir = Path(out_dir)
     rows = [design_row(parse_design_path(path)) for path in branch_paths]
-    values = [float(expressions.evaluate(objective, row, "reduce.objective")) for row in rows]
+    # a failed branch cannot win; when every branch failed, the reduce stage fails too
+    values = [float(expressions.evaluate(objective, row, "reduce.objective")) if row["status"] == "ok" else -np.inf for row in rows]
+    if all(v == -np.inf for v in values):
+        raise DesignFailed("every branch of the fork failed: " + "; ".join(row["reason"] for row in rows))
     best = int(np.argmax(values))  # the first of equals: the order of the config decides ties
     chosen = parse_design_path(branch_paths[best])
     table = pd.DataFrame(rows).assign(objective=values, chosen=[i == best for i in range(len(rows))])
@@ -308,9 +313,13 @@ def branch_check(iteration: int, design_path: str, when: str, out_path) -> dict:
     from .report import design_row
 
     row = design_row(parse_design_path(design_path))
-    fired = bool(expressions.evaluate(when, row, "branch.when"))
-    record = {"iteration": iteration, "design": design_path, "when": when, "fired": fired}
-    record.update({k: row[k] for k in ("accuracy", "DSP", "LUT", "FF", "latency_cycles")})
+    record = {"iteration": iteration, "design": design_path, "when": when}
+    if row["status"] != "ok":  # a failed iteration ends the branch (its reason is kept)
+        record.update(fired=False, status="failed", reason=row["reason"])
+    else:
+        record.update(fired=bool(expressions.evaluate(when, row, "branch.when")), status="ok")
+        record.update({k: row[k] for k in ("accuracy", "DSP", "LUT", "FF", "latency_cycles")})
+    fired = record["fired"]
     write_json(out_path, record)
     _log(f"branch: iteration {iteration}: {when} is {fired} for {design_path}")
     return record
@@ -319,7 +328,12 @@ def branch_check(iteration: int, design_path: str, when: str, out_path) -> dict:
 def branch_final(iteration_files: list, max_iterations: int, out_path) -> dict:
     records = [read_json(path) for path in iteration_files]
     last = records[-1]
-    reason = "predicate false" if not last["fired"] else f"predicate still true after {max_iterations} iteration(s)"
+    if last.get("status") == "failed":
+        reason = f"iteration {last['iteration']} failed: {last['reason']}"
+    elif last["fired"]:
+        reason = f"predicate still true after {max_iterations} iteration(s)"
+    else:
+        reason = "predicate false"
     final = {"design": last["design"], "iterations": records, "stopped": reason}
     write_json(out_path, final)
     _log(f"branch: {out_path}: final design {last['design']} ({reason})")
