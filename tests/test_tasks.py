@@ -122,5 +122,5 @@ def test_per_layer_reuse_factors_reach_hls4ml(problem, tmp_path):
     layers, _ = hls.describe(hls_model)
     rf = {layer["name"]: layer["reuse_factor"] for layer in layers if layer["class"] == "Dense"}
     assert rf["fc1"] == 4
-    assert rf["output"] != 7  # a 16x10 layer cannot be shared 7 ways: hls4ml takes the closest valid one
-    assert any("Invalid ReuseFactor=7" in note for note in notes)
+    assert rf["output"] == 8  # a 16x10 layer cannot be shared 7 ways: the closest valid value
+    assert any("ReuseFactor=7 is not valid for layer output (16x10)" in note for note in notes)

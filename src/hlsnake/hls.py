@@ -44,16 +44,37 @@ def build_config(model, hls_cfg: dict, knobs: dict, precisions: dict | None = No
     )
     strategy = knobs["strategy"].capitalize()
     config["Model"]["Strategy"] = strategy
-    layer_rf = dict(zip((layer.name for layer in weight_layers(model)), per_layer or []))
+    layers = weight_layers(model)
+    requested = dict(zip((layer.name for layer in layers), per_layer or [reuse] * len(layers)))
+    valid = valid_reuse_factors(model, hls_cfg["backend"], requested)
     for name, layer_cfg in config["LayerName"].items():
         if "ReuseFactor" in layer_cfg:
-            # hls4ml moves an RF that does not divide the layer to the closest valid one (and says so)
-            layer_cfg["ReuseFactor"] = int(layer_rf.get(name, per_layer[-1] if per_layer else reuse))
+            layer_cfg["ReuseFactor"] = int(valid.get(name, layer_cfg["ReuseFactor"]))
         layer_cfg["Strategy"] = strategy
     for name, precision in (precisions or {}).items():
         config["LayerName"][name].setdefault("Precision", {})["result"] = precision
     _narrow_softmax_input(model, config, hls_cfg["default_precision"])
     return config
+
+
+def valid_reuse_factors(model, backend: str, requested: dict[str, int]) -> dict[str, int]:
+    """Each weight layer's reuse factor, moved to the closest value hls4ml accepts for the
+    layer's shape (hls4ml itself checks only under the Resource strategy). A move is
+    logged as a conversion note by :func:`convert`."""
+    from .models import weight_layers
+
+    hls_backend = hls4ml.backends.get_backend(backend)
+    chosen = {}
+    for layer in weight_layers(model):
+        kernel = layer.get_weights()[0]
+        n_in, n_out = int(np.prod(kernel.shape[:-1])), int(kernel.shape[-1])  # hls4ml's view of Dense and Conv
+        options = hls_backend.get_valid_reuse_factors(n_in, n_out)
+        rf = int(requested[layer.name])
+        chosen[layer.name] = rf if rf in options else hls_backend.get_closest_reuse_factor(options, rf)
+        if chosen[layer.name] != rf:
+            print(f"WARNING: ReuseFactor={rf} is not valid for layer {layer.name} ({n_in}x{n_out}); using "
+                  f"{chosen[layer.name]} (valid: {', '.join(map(str, options))})")
+    return chosen
 
 
 def _narrow_softmax_input(model, config: dict, default_precision: str) -> None:
@@ -77,9 +98,9 @@ def _narrow_softmax_input(model, config: dict, default_precision: str) -> None:
 
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
     """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet)."""
-    config = build_config(model, hls_cfg, knobs, precisions)
     # hls4ml prints the whole model and per-layer notes; keep the job log readable.
     with contextlib.redirect_stdout(io.StringIO()) as chatter:
+        config = build_config(model, hls_cfg, knobs, precisions)
         hls_model = hls4ml.converters.convert_from_keras_model(
             model,
             hls_config=config,
