@@ -21,6 +21,27 @@ wildcard_constraints:
     backend="[a-z0-9]+",
 
 
+# Params are what a job reads: a change in another key must not rerun it.
+FIT_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "recovery_epochs")
+
+
+def fit_settings(section):
+    """The training settings of a task section (a fixed-knob step reads nothing else)."""
+    return {k: section[k] for k in FIT_KEYS if k in section}
+
+
+def candidate_hls_settings(hls):
+    """What automatic quantisation's hls4ml candidates use (they always run reuse factor 1, Latency)."""
+    return {k: hls[k] for k in ("backend", "part", "clock_period", "default_precision", "io_type")}
+
+
+def synth_settings(synth, backend):
+    """The synth keys a backend reads: the estimator none; tools their timeout and settings."""
+    if backend == "estimate":
+        return {}
+    return {k: v for k, v in synth.items() if k != "requested_backend"}
+
+
 def data_file(stage_dir):
     """The data split of the data set a stage belongs to."""
     design = parse_design_path(stage_dir)

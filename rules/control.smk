@@ -45,6 +45,8 @@ def _branch_iterations(w):
     node = _branch_node(w)
     files = []
     for k in range(node.max_iterations + 1):
+        if k and node.iteration(k).path == node.iteration(k - 1).path:
+            break  # the action no longer changes the design (e.g. a tolerance rounded to 0)
         path = checkpoints.branch_check.get(design=w.design, node=w.node, k=str(k)).output[0]
         files.append(path)
         if not read_json(path)["fired"]:

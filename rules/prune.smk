@@ -7,7 +7,7 @@ rule prune:
         model="{parent}/prune_s{sparsity}/model.h5",
         metrics="{parent}/prune_s{sparsity}/metrics.json",
     params:
-        sections={"prune": config["prune"]},
+        sections={"prune": fit_settings(config["prune"])},
         seed=config["seed"],
     threads: 1
     resources:

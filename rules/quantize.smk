@@ -7,7 +7,7 @@ rule quantize:
         model="{parent}/quant_w{wbits}_a{abits}/model.h5",
         metrics="{parent}/quant_w{wbits}_a{abits}/metrics.json",
     params:
-        sections={"quantize": config["quantize"]},
+        sections={"quantize": fit_settings(config["quantize"])},
         seed=config["seed"],
     threads: 1
     resources:
@@ -27,7 +27,7 @@ rule quantize_auto:
         metrics="{parent}/quant_a{tolerance}/metrics.json",
         candidates="{parent}/quant_a{tolerance}/candidates.csv",
     params:
-        sections={"quantize": config["quantize"], "hls": config["hls"]},
+        sections={"quantize": config["quantize"], "hls": candidate_hls_settings(config["hls"])},
         seed=config["seed"],
     threads: 1
     resources:

@@ -7,7 +7,7 @@ rule scale:
         model="{parent}/scale_f{factor}/model.h5",
         metrics="{parent}/scale_f{factor}/metrics.json",
     params:
-        sections={"scale": config["scale"]},
+        sections={"scale": fit_settings(config["scale"])},
         seed=config["seed"],
     threads: 1
     resources:

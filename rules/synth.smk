@@ -14,7 +14,7 @@ rule csynth:
         "{hlsdir}/synth_{backend}/resources.json",
     params:
         hls=config["hls"],
-        synth=config["synth"],
+        synth=lambda w: synth_settings(config["synth"], w.backend),
     resources:
         mem_mb=per_attempt(lambda w: 2000 if w.backend == "estimate" else 16000),
         runtime=per_attempt(_synth_minutes),

@@ -15,4 +15,5 @@ failures.run_stage(
     step.params,
     dict(snakemake.params.sections),
     snakemake.params.seed,
+    threads=snakemake.threads,
 )

@@ -8,4 +8,5 @@ stages.train(
     snakemake.params.model,
     snakemake.params.fit,
     snakemake.params.seed,
+    threads=snakemake.threads,
 )

@@ -69,3 +69,25 @@ def test_the_order_of_keys_in_a_config_file_does_not_matter():
     second = validate({"train": {"patience": 1, "epochs": 3}, "model": {"hidden": [8], "name": "mlp"}, "seed": 2})
     assert repr(first) == repr(second)
     assert list(first["train"]) == sorted(first["train"])
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"results": "./results"}, "results"),
+        ({"results": "out/"}, "results"),
+        ({"model": {"name": "train"}}, "model.name: 'train' is a reserved directory name"),
+        ({"dataset": {"tag": "data"}}, "dataset.tag: 'data' is a reserved directory name"),
+        ({"flow": [{"prune": {"tolerance": 0.00555}}]}, "a directory name cannot hold this exactly"),
+        ({"flow": [{"scale": {"width_factor": 0.8125}}]}, "a directory name cannot hold this exactly"),
+        ({"flow": [{"quantize": {"weight_bits": 4, "tolerance": 0.01}}]}, "not both"),
+        ({"flow": [{"quantize": {"activation_bits": 4}}]}, "activation_bits alone"),
+        ({"flow": [{"hls": {"reuse_factor": [2, 4]}}]}, "reuse_factor: 2 per-layer widths given, but the model has 3"),
+        ({"flow": ["quantize", {"branch": {"when": "DSP > 1", "then": "raise_reuse", "factor": 0.5}}]}, "must exceed 1"),
+        ({"flow": ["quantize", {"branch": {"when": "DSP > 1", "then": "tighten", "task": "quantize", "factor": 2}}]}, "must be in (0, 1)"),
+    ],
+)
+def test_designs_that_could_not_be_built_as_written_are_refused(raw, message):
+    with pytest.raises(ConfigError) as err:
+        validate(raw)
+    assert message in str(err.value)

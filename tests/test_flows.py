@@ -1,5 +1,7 @@
 """Flows from the config: automatic steps, fork/reduce, branch, and expressions."""
 
+import math
+
 import pytest
 
 from hlsnake import expressions
@@ -60,10 +62,21 @@ def test_bad_flows_are_refused_with_a_reason(flow, message):
 
 def test_expressions_evaluate_only_metrics_and_arithmetic():
     row = {"accuracy": 0.9, "DSP": 50, "LUT": 1000}
-    assert expressions.evaluate("accuracy - 0.5 * DSP / 100", row) == pytest.approx(0.65)
-    assert expressions.evaluate("DSP > 40 and LUT < 2000", row) is True
-    assert expressions.evaluate("-DSP", row) == -50
+    assert expressions.objective("accuracy - 0.5 * DSP / 100", row) == pytest.approx(0.65)
+    assert expressions.predicate("DSP > 40 and LUT < 2000", row) is True
+    assert expressions.objective("-DSP", row) == -50
     with pytest.raises(expressions.ExpressionError, match="may only use numbers"):
-        expressions.evaluate("os.system('x')", row)
+        expressions.objective("os.system('x')", row)
     with pytest.raises(expressions.ExpressionError, match="unknown name 'area'"):
-        expressions.evaluate("area + 1", row)
+        expressions.objective("area + 1", row)
+    with pytest.raises(expressions.ExpressionError, match="join comparisons"):
+        expressions.predicate("DSP > 1 and LUT", row)
+
+
+def test_expressions_are_total_over_real_metrics():
+    narrow = {"accuracy": 0.9, "DSP": 0, "LUT": 500, "FF": None}
+    assert expressions.objective("accuracy / DSP", narrow) == math.inf  # zero DSPs: as good as it gets
+    assert expressions.objective("accuracy - LUT / DSP", narrow) == -math.inf  # x / 0 ranks last, no crash
+    assert expressions.objective("0 / DSP", narrow) == -math.inf  # NaN ranks last
+    assert expressions.objective("accuracy - FF", narrow) == -math.inf  # a metric the backend did not report
+    assert expressions.predicate("FF > 10", narrow) is False

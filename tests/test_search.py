@@ -173,7 +173,8 @@ def test_a_round_proposes_up_to_the_budget_and_numbers_its_trials(tmp_path):
     first = search.propose_round([], tmp_path / "p0.json", 0, cfg)
     assert [p["trial"] for p in first["proposals"]] == [0, 1, 2, 3]
     rows = [{"trial": p["trial"], "round": 0, "point": json.dumps(p["point"]), "design": p["design"], "status": "ok",
-             "accuracy": 0.95, "DSP": 10, "LUT": 1000, "FF": 10, "latency_cycles": 10} for p in first["proposals"]]
+             "accuracy": 0.95, "val_accuracy": 0.95, "DSP": 10, "LUT": 1000, "FF": 10, "latency_cycles": 10}
+            for p in first["proposals"]]
     pd.DataFrame(rows).to_csv(tmp_path / "r0.csv", index=False)
     second = search.propose_round([tmp_path / "r0.csv"], tmp_path / "p1.json", 1, cfg)
     assert [p["trial"] for p in second["proposals"]] == [4] and second["requested"] == 1
@@ -183,10 +184,11 @@ def test_a_round_proposes_up_to_the_budget_and_numbers_its_trials(tmp_path):
 
 
 def test_score_feasibility_and_loss_by_hand():
-    row = {"status": "ok", "accuracy": 0.95, "DSP": 50, "LUT": 2000, "FF": 1, "latency_cycles": 1}
+    # decisions use the validation accuracy; the test accuracy does not move the score
+    row = {"status": "ok", "accuracy": 0.5, "val_accuracy": 0.95, "DSP": 50, "LUT": 2000, "FF": 1, "latency_cycles": 1}
     status, _, value = trials.assess(row, SCORE)
     assert status == "ok" and value == pytest.approx(0.95 + 0.5 * 0.5 + 0.5 * 0.8)
-    low = {**row, "accuracy": 0.85}
+    low = {**row, "accuracy": 0.99, "val_accuracy": 0.85}
     assert trials.assess(low, SCORE)[0] == "infeasible"
     assert trials.loss(row, SCORE) == pytest.approx(-value)
     assert trials.loss(low, SCORE) > trials.loss({**row, "DSP": 10**6}, SCORE)  # infeasible after any feasible
@@ -201,10 +203,10 @@ def _results_file(path, rows):
 def test_summary_marks_infeasible_and_failed_and_measures_the_front(tmp_path):
     base = {"round": 0, "point": "{}", "origin": "grid", "FF": 1, "latency_cycles": 10, "status": "ok"}
     rows = [
-        {**base, "trial": 0, "design": "a", "accuracy": 0.95, "DSP": 50, "LUT": 5000},
-        {**base, "trial": 1, "design": "b", "accuracy": 0.92, "DSP": 20, "LUT": 4000},
-        {**base, "trial": 2, "design": "c", "accuracy": 0.91, "DSP": 60, "LUT": 6000},  # dominated by a
-        {**base, "trial": 3, "design": "d", "accuracy": 0.80, "DSP": 1, "LUT": 1},  # below the floor
+        {**base, "trial": 0, "design": "a", "accuracy": 0.95, "val_accuracy": 0.95, "DSP": 50, "LUT": 5000},
+        {**base, "trial": 1, "design": "b", "accuracy": 0.92, "val_accuracy": 0.92, "DSP": 20, "LUT": 4000},
+        {**base, "trial": 2, "design": "c", "accuracy": 0.91, "val_accuracy": 0.91, "DSP": 60, "LUT": 6000},  # dominated by a
+        {**base, "trial": 3, "design": "d", "accuracy": 0.80, "val_accuracy": 0.80, "DSP": 1, "LUT": 1},  # below the floor
         {"trial": 4, "round": 0, "point": "{}", "origin": "grid", "design": "e", "status": "failed", "reason": "NaN"},
     ]
     out = {k: tmp_path / n for k, n in {"trials": "t.csv", "pareto": "p.csv", "hypervolume": "h.json", "fronts": "f.png", "progress": "g.png"}.items()}

@@ -93,10 +93,15 @@ def _job(hls_dir, tmp_path, backend="Vitis", timeout=60):
 
 
 def _fresh(project, tmp_path):
-    """A private copy of a project (the stand-in writes into it)."""
+    """A private copy of the hls stage of a project."""
     copy = tmp_path / "hls"
     shutil.copytree(project, copy)
     return copy
+
+
+def _tree(path):
+    """Every file below ``path`` with its contents (to see that nothing wrote there)."""
+    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()}
 
 
 # -- a missing tool -------------------------------------------------------------------------
@@ -164,9 +169,13 @@ def test_vitis_runs_csynth_like_hls4ml_and_reads_the_report(projects, path_with,
     monkeypatch.setenv("FAKE_HLS_REPORTS", str(fixture / REPORTS))
     path_with("vitis_hls")
     hls_dir = _fresh(projects["Vitis"], tmp_path)
+    before = _tree(hls_dir)
     result = synth.run("vitis", _job(hls_dir, tmp_path))
-    prj = hls_dir / "prj"
+    # the tool ran in a copy of the project in the synth stage's directory, not in the hls stage's
+    assert _tree(hls_dir) == before
+    prj = tmp_path / "synth" / "prj"
     assert (prj / "called.txt").read_text().split("\n") == ["vitis_hls", "-f", "build_prj.tcl"]
+    assert (prj / REPORTS).is_dir()
     options = dict(line.split() for line in (prj / "build_opt.tcl").read_text().splitlines()[1:-1])
     assert options == {"reset": "1", "csim": "0", "synth": "1", "cosim": "0", "validation": "0", "export": "0", "vsynth": "0", "fifo_opt": "0"}
     # the values of that real report (Vitis HLS 2025.1)
@@ -183,7 +192,8 @@ def test_vitis_prefers_vitis_run_as_hls4ml_does(projects, path_with, tmp_path, m
     path_with("vitis-run", "vitis_hls")
     hls_dir = _fresh(projects["Vitis"], tmp_path)
     result = synth.run("vitis", _job(hls_dir, tmp_path))
-    assert (hls_dir / "prj/called.txt").read_text().split("\n") == ["vitis-run", "--tcl", "build_prj.tcl", "--mode", "hls"]
+    assert (tmp_path / "synth/prj/called.txt").read_text().split("\n") == ["vitis-run", "--tcl", "build_prj.tcl", "--mode", "hls"]
+    assert not (hls_dir / "prj/called.txt").exists()
     assert (result["DSP"], result["latency_cycles"], result["clock_ns"]) == (36, 29, 3.33)
 
 
@@ -193,7 +203,7 @@ def test_vivado_runs_csynth_like_hls4ml(projects, path_with, tmp_path, monkeypat
     path_with("vivado_hls")
     hls_dir = _fresh(projects["Vivado"], tmp_path)
     result = synth.run("vivado", _job(hls_dir, tmp_path, "Vivado"))
-    called = (hls_dir / "prj/called.txt").read_text().split("\n")
+    called = (tmp_path / "synth/prj/called.txt").read_text().split("\n")
     assert called == ["vivado_hls", "-f", "build_prj.tcl", "reset=1 csim=0 synth=1 cosim=0 validation=0 export=0 vsynth=0 fifo_opt=0"]
     assert result["source"] == "vivado_hls" and result["tool_version"] == "2019.2.1"
     assert (result["DSP"], result["LUT"], result["FF"], result["latency_cycles"]) == (3317, 112473, 15168, 10)
@@ -213,7 +223,7 @@ def test_timeout_kills_the_tool_and_names_the_config_key(projects, path_with, tm
     with pytest.raises(rtl.ToolTimeout, match=r"vitis_hls C synthesis timed out after 2 s \(config key synth\.timeout\)"):
         synth.run("vitis", _job(hls_dir, tmp_path, timeout=2))
     assert time.time() - start < 30
-    pid = int((hls_dir / "prj/pid.txt").read_text())
+    pid = int((tmp_path / "synth/prj/pid.txt").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
@@ -230,3 +240,23 @@ def test_no_report_after_the_tool_ran(projects, path_with, tmp_path, monkeypatch
     path_with("vitis_hls")
     with pytest.raises(vendor.SynthesisFailed, match=r"vitis_hls finished but left no report.*vitis_hls\.log"):
         synth.run("vitis", _job(_fresh(projects["Vitis"], tmp_path), tmp_path))
+
+
+def test_a_missing_report_is_a_recorded_design_failure(projects, path_with, tmp_path, monkeypatch):
+    """Through the rule script's path: the failure is written to resources.json, not raised."""
+    from types import SimpleNamespace
+
+    from hlsnake import failures, stages
+
+    assert issubclass(vendor.SynthesisFailed, failures.DesignFailed)
+    monkeypatch.setenv("FAKE_HLS_MODE", "silent")
+    path_with("vitis_hls")
+    hls_dir = _fresh(projects["Vitis"], tmp_path)
+    out = hls_dir / "synth_vitis" / "resources.json"
+    job = SimpleNamespace(input=[str(hls_dir / "layers.json")], output=[str(out)])
+    hls_cfg, synth_cfg = {"backend": "Vitis"}, {"backend": "vitis", "timeout": 60}
+    assert failures.run_stage(job, stages.csynth, hls_dir, out, "vitis", hls_cfg, synth_cfg, tmp_path / "data.npz") is None
+    record = failures.stage_failure(out.parent)
+    assert record["failed_stage"] == "synth_vitis"
+    assert record["reason"].startswith("SynthesisFailed: vitis_hls finished but left no report")
+    assert (out.parent / "prj" / "called.txt").is_file() and not (hls_dir / "prj" / "called.txt").exists()

@@ -145,8 +145,9 @@ def load(path, overrides: dict | None = None, schema_path=None) -> dict:
 
 
 def _check_semantics(config: dict, check_files: bool) -> None:
-    _check_results(config["results"])
+    _check_results(config)
     _check_dataset(config, check_files)
+    _check_quantize(config)
     _check_synth(config)  # before the designs: their paths name the synthesis backend
     _check_designs(config)
     _check_search(config)
@@ -174,10 +175,21 @@ def _check_search(config: dict) -> None:
         raise ConfigError(str(err)) from None
 
 
-def _check_results(results: str) -> None:
+# directory names with a meaning in result paths: no data set, model or results folder may take them
+RESERVED_NAMES = ("train", "data", "search", "grid")
+
+
+def _check_results(config: dict) -> None:
+    results = config["results"]
     parts = PurePosixPath(results).parts
-    if PurePosixPath(results).is_absolute() or ".." in parts or "train" in parts:
-        raise ConfigError(f"results: {results!r} must be a relative path inside the working directory, without '..' or 'train'")
+    if PurePosixPath(results).is_absolute() or ".." in parts or set(parts) & set(RESERVED_NAMES):
+        raise ConfigError(
+            f"results: {results!r} must be a relative path inside the working directory, without '..' "
+            f"or the names {', '.join(RESERVED_NAMES)}"
+        )
+    for key, name in (("model.name", config["model"]["name"]), ("dataset.tag", config["dataset"]["tag"])):
+        if name in RESERVED_NAMES:
+            raise ConfigError(f"{key}: {name!r} is a reserved directory name ({', '.join(RESERVED_NAMES)}); choose another")
 
 
 def _check_dataset(config: dict, check_files: bool) -> None:
@@ -203,6 +215,12 @@ def _check_dataset(config: dict, check_files: bool) -> None:
             raise ConfigError(f"dataset.path: {err}") from None
 
 
+def _check_quantize(config: dict) -> None:
+    q = config["quantize"]
+    if q["min_bits"] > q["max_bits"]:
+        raise ConfigError(f"quantize.min_bits ({q['min_bits']}) must not exceed quantize.max_bits ({q['max_bits']})")
+
+
 def _check_bits(bits, count: int, key: str) -> None:
     if isinstance(bits, list) and len(bits) != count:
         raise ConfigError(f"{key}: {len(bits)} per-layer widths given, but the model has {count} such layers")
@@ -224,18 +242,24 @@ def _check_designs(config: dict) -> None:
         raise ConfigError("designs: no design to build (set designs.baseline, designs.grid, designs.flows or flow)")
     for i, flow in enumerate(flows):
         _check_flow(flow, f"flow {i + 1}")
+    n_weight, n_act = layer_counts(config["model"])
+    for flow in flows:
+        for task, knobs in _flow_steps(flow):
+            if task == "quantize" and "tolerance" in knobs and set(knobs) - {"tolerance"}:
+                raise ConfigError(f"quantize {knobs}: either fixed bit widths or a tolerance (automatic), not both")
+            if task == "quantize" and knobs and "weight_bits" not in knobs and "tolerance" not in knobs:
+                raise ConfigError(f"quantize {knobs}: give weight_bits (activation_bits alone is not enough) or a tolerance")
+            if task == "quantize" and "weight_bits" in knobs:
+                _check_bits(knobs["weight_bits"], n_weight, "weight_bits")
+                _check_bits(knobs.get("activation_bits"), n_act, "activation_bits")
+            if task == "hls":
+                _check_bits((knobs or {}).get("reuse_factor"), n_weight, "reuse_factor")
     try:
         plan = compile_config(config)
     except (ValueError, KeyError) as err:
         raise ConfigError(f"designs: {err}") from None
-    n_weight, n_act = layer_counts(config["model"])
-    for flow in flows:
-        for task, knobs in _flow_steps(flow):
-            if task == "prune" and "sparsity" in knobs and round(knobs["sparsity"], 2) != knobs["sparsity"]:
-                raise ConfigError(f"sparsity {knobs['sparsity']}: use at most two decimals (e.g. 0.75)")
-            if task == "quantize" and "weight_bits" in knobs:
-                _check_bits(knobs["weight_bits"], n_weight, "weight_bits")
-                _check_bits(knobs.get("activation_bits"), n_act, "activation_bits")
+    for design in _every_design(plan):
+        _check_named_exactly(design)
     for node in plan.reduces.values():
         try:
             expressions.parse(node.objective, "reduce.objective", boolean=False)
@@ -246,6 +270,10 @@ def _check_designs(config: dict) -> None:
             expressions.parse(node.when, "branch.when", boolean=True)
         except expressions.ExpressionError as err:
             raise ConfigError(str(err)) from None
+        if node.then == "tighten" and not 0 < node.factor < 1:
+            raise ConfigError(f"branch.factor: tighten multiplies the tolerance by the factor, so it must be in (0, 1); got {node.factor}")
+        if node.then == "raise_reuse" and not node.factor > 1:
+            raise ConfigError(f"branch.factor: raise_reuse multiplies the reuse factor by the factor, so it must exceed 1; got {node.factor}")
         if node.then == "tighten":
             tasks = {s.task for s in node.base.steps if "tolerance" in s.params}
             if node.task not in tasks:
@@ -253,6 +281,30 @@ def _check_designs(config: dict) -> None:
                     f"branch.task: 'tighten' needs the task whose tolerance to tighten, one of the automatic "
                     f"tasks of its flow ({', '.join(sorted(tasks)) or 'none'}); got {node.task!r}"
                 )
+
+
+def _every_design(plan):
+    """Every design a plan can build: its designs, the branches of its reduces, and every
+    iteration of its branches."""
+    yield from (d for d in plan.designs if d.steps[-1].task != "branch")
+    for node in plan.reduces.values():
+        yield from node.branches
+    for node in plan.branches.values():
+        yield from (node.iteration(k) for k in range(node.max_iterations + 1))
+
+
+def _check_named_exactly(design) -> None:
+    """A design must read back from its path as itself: a knob that a directory name
+    cannot hold exactly (too many decimals) would otherwise run a rounded value."""
+    from .designs import parse_design_path
+
+    parsed = parse_design_path(design.path)
+    for step, back in zip(design.steps, parsed.steps):
+        if step != back:
+            raise ConfigError(
+                f"{step.task} {step.params}: a directory name cannot hold this exactly (it would run as {back.params}); "
+                "use at most two decimals for sparsity and width_factor, four for tolerances"
+            )
 
 
 def _flow_steps(flow: list):

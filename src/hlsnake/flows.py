@@ -51,7 +51,9 @@ class BranchNode:
         for step in self.base.steps:
             params = step.params
             if self.then == "raise_reuse" and step.task == "hls":
-                params["reuse_factor"] = int(round(params["reuse_factor"] * self.factor**k))
+                rf = params["reuse_factor"]
+                scaled = [max(1, int(round(r * self.factor**k))) for r in (rf if isinstance(rf, list) else [rf])]
+                params["reuse_factor"] = scaled if isinstance(rf, list) else scaled[0]
             elif self.then == "tighten" and step.task == self.task:
                 params["tolerance"] = round(params["tolerance"] * self.factor**k, 4)
             steps.append(Step.make(step.task, **params))

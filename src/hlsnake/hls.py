@@ -127,33 +127,41 @@ def predict(hls_model, X: np.ndarray) -> np.ndarray:
     return np.asarray(out).reshape(len(X), -1)
 
 
-def score(hls_model, model, split: Split, part: str = "test") -> dict:
-    """Bit-accurate accuracy of the hls4ml model and its agreement with Keras."""
-    X, y = split.xy(part, model.input_shape[1:])
-    hls_out = predict(hls_model, X)
-    keras_out = model.predict(X, batch_size=1024, verbose=0)
-    hls_cls, keras_cls = hls_out.argmax(axis=1), keras_out.argmax(axis=1)
-    return {
-        "accuracy": float(np.mean(hls_cls == y)),
-        "keras_accuracy": float(np.mean(keras_cls == y)),
-        "agreement": float(np.mean(hls_cls == keras_cls)),
-        "max_abs_diff": float(np.max(np.abs(hls_out - keras_out))),
-        "n_test": int(len(y)),
-    }
+def score(hls_model, model, split: Split) -> dict:
+    """Bit-accurate accuracy of the hls4ml model and its agreement with Keras, on the test
+    split (what the tables report) and on the validation split (what decisions use:
+    reduce objectives, branch predicates, the search score)."""
+    result = {}
+    for part, prefix in (("test", ""), ("val", "val_")):
+        X, y = split.xy(part, model.input_shape[1:])
+        hls_out = predict(hls_model, X)
+        keras_out = model.predict(X, batch_size=1024, verbose=0)
+        hls_cls, keras_cls = hls_out.argmax(axis=1), keras_out.argmax(axis=1)
+        result.update(
+            {
+                f"{prefix}accuracy": float(np.mean(hls_cls == y)),
+                f"{prefix}keras_accuracy": float(np.mean(keras_cls == y)),
+                f"{prefix}agreement": float(np.mean(hls_cls == keras_cls)),
+                f"{prefix}max_abs_diff": float(np.max(np.abs(hls_out - keras_out))),
+                f"n_{part}": int(len(y)),
+            }
+        )
+    return result
 
 
 def bit_accurate_accuracy(
     model, split: Split, part: str, workdir, hls_cfg: dict, knobs: dict | None = None, precisions: dict | None = None
 ) -> float:
     """Accuracy of ``model``'s compiled hls4ml model on one split (for automatic tasks);
-    the scratch project in ``workdir`` is removed afterwards."""
+    the scratch project in ``workdir`` is removed afterwards (also when it fails)."""
     knobs = knobs or {"reuse_factor": 1, "strategy": "latency", "io_type": hls_cfg.get("io_type", "io_parallel")}
-    hls_model, _ = convert(model, str(workdir), hls_cfg, knobs, precisions)
-    compile_model(hls_model)
-    X, y = split.xy(part, model.input_shape[1:])
-    accuracy = float(np.mean(predict(hls_model, X).argmax(axis=1) == y))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return accuracy
+    try:
+        hls_model, _ = convert(model, str(workdir), hls_cfg, knobs, precisions)
+        compile_model(hls_model)
+        X, y = split.xy(part, model.input_shape[1:])
+        return float(np.mean(predict(hls_model, X).argmax(axis=1) == y))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def data_tensors(model, split: Split) -> dict[str, tuple[float, bool]]:
@@ -174,12 +182,14 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
     """Narrow each data tensor's fixed-point type (input, float ReLU outputs) as far as the
     bit-accurate accuracy on the validation split stays within ``tolerance`` (absolute)
     of the design with hls4ml's default types. Integer bits come from the observed
-    range; the fractional bits are bisected per tensor, in order. Rounding and
-    saturation keep narrow types well-behaved. Returns (layer -> type, candidate log)."""
+    range; the fractional bits are bisected per tensor, in order (from 1 when the integer
+    part is empty, so no type is zero bits wide). Rounding and saturation keep narrow types
+    well-behaved. A candidate that cannot be built (a design failure) is logged as
+    rejected. Returns (layer -> type, candidate log)."""
     from pathlib import Path
 
     from .candidates import CandidateLog
-    from .quantize import integer_bits
+    from .failures import is_design_failure
 
     workdir = Path(workdir)
     baseline = bit_accurate_accuracy(model, split, "val", workdir / "baseline", hls_cfg, knobs)
@@ -187,20 +197,21 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
     chosen: dict[str, str] = {}
     max_fraction = 12
 
-    def precision(name, fraction):
-        max_abs, signed = tensors[name]
-        integer = integer_bits(max_abs, 24, signed) + (1 if signed else 0)
-        return f"{'' if signed else 'u'}fixed<{integer + fraction},{integer},RND,SAT>"
-
     def accepted(name, fraction):
-        trial = {**chosen, name: precision(name, fraction)}
+        trial = {**chosen, name: tensor_precision(*tensors[name], fraction)}
         project = workdir / f"candidate{len(record.rows) + 1}"
-        score = bit_accurate_accuracy(model, split, "val", project, hls_cfg, knobs, trial)
-        return record.add({"layer": name, "precision": trial[name]}, score)
+        knobs_tried = {"layer": name, "precision": trial[name]}
+        try:
+            score = bit_accurate_accuracy(model, split, "val", project, hls_cfg, knobs, trial)
+        except Exception as exc:
+            if not is_design_failure(exc):
+                raise
+            return record.add_failure(knobs_tried, exc)
+        return record.add(knobs_tried, score)
 
     tensors = data_tensors(model, split)
     for name in tensors:
-        low, high = 0, max_fraction
+        low, high = min_fraction(*tensors[name]), max_fraction
         if not accepted(name, high):
             continue  # even the widest candidate loses accuracy: keep hls4ml's default here
         while low < high:
@@ -209,8 +220,27 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
                 high = mid
             else:
                 low = mid + 1
-        chosen[name] = precision(name, high)
+        chosen[name] = tensor_precision(*tensors[name], high)
     return chosen, record
+
+
+def _tensor_integer(max_abs: float, signed: bool) -> int:
+    """Integer bits of a tensor's type, the sign bit included, from its observed range."""
+    from .quantize import integer_bits
+
+    return integer_bits(max_abs, 24, signed) + (1 if signed else 0)
+
+
+def min_fraction(max_abs: float, signed: bool) -> int:
+    """The fewest fractional bits a candidate type may have: at least one bit in all."""
+    return max(0, 1 - _tensor_integer(max_abs, signed))
+
+
+def tensor_precision(max_abs: float, signed: bool, fraction: int) -> str:
+    """The candidate type of a data tensor (rounding, saturating) with ``fraction`` bits."""
+    integer = _tensor_integer(max_abs, signed)
+    fraction = max(int(fraction), min_fraction(max_abs, signed))
+    return f"{'' if signed else 'u'}fixed<{integer + fraction},{integer},RND,SAT>"
 
 
 # -- hardware description for the estimators ---------------------------------------------

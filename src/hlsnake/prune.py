@@ -33,17 +33,34 @@ def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=prin
     base = keras.models.clone_model(model)
     base.set_weights(model.get_weights())
     prunable = {id(layer) for layer in weight_layers(base)}
+    copied = []  # (new layer, weights) of the non-prunable layers that carry weights
 
     def wrap(layer):
         if id(layer) in prunable:
             return sk.prune_low_magnitude(layer, pruning_schedule=schedule)
-        return layer
+        # a new layer (not the copy's own object, which would then sit in two graphs)
+        new = layer.__class__.from_config(layer.get_config())
+        if layer.weights:
+            copied.append((new, layer.get_weights()))
+        return new
 
     # clone_function receives the trained layers themselves: the wrappers keep their weights.
     wrapped = keras.models.clone_model(base, clone_function=wrap)
+    for new, weights in copied:
+        new.set_weights(weights)
     # no early stopping: the schedule must run to the final sparsity
     history = fit(wrapped, split, cfg, early_stopping=False, callbacks=[sk.UpdatePruningStep()], log=log)
-    return sk.strip_pruning(wrapped), history
+    return _detached(sk.strip_pruning(wrapped)), history
+
+
+def _detached(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` with layers of its own. strip_pruning returns the wrapped
+    layers themselves, which also belong to the training graph: their ``output`` is a
+    tensor of that graph, and a model built on it (``quantize.activation_ranges``)
+    would be disconnected."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def auto_prune(model: keras.Model, split: Split, tolerance: float, cfg: dict, log=print):
@@ -53,14 +70,24 @@ def auto_prune(model: keras.Model, split: Split, tolerance: float, cfg: dict, lo
     Returns the sparsest accepted model (``model`` itself when none is accepted), its
     sparsity, and the candidate log."""
     from .candidates import CandidateLog
+    from .failures import is_design_failure
     from .training import accuracy
 
     record = CandidateLog("prune", accuracy(model, split, "val"), tolerance, relative=False, log=log)
     best, best_sparsity = model, 0.0
     sparsity, step = 0.5, 0.25
     while True:
-        candidate, _ = prune(model, split, sparsity, cfg, log=lambda *_: None)
-        if record.add({"sparsity": round(sparsity, 4)}, accuracy(candidate, split, "val")):
+        knobs = {"sparsity": round(sparsity, 4)}
+        try:
+            candidate, _ = prune(model, split, sparsity, cfg, log=lambda *_: None)
+            score = accuracy(candidate, split, "val")
+        except Exception as exc:
+            if not is_design_failure(exc):
+                raise
+            accepted = record.add_failure(knobs, exc)  # a failed candidate is a rejected one
+        else:
+            accepted = record.add(knobs, score)
+        if accepted:
             best, best_sparsity = candidate, sparsity
             sparsity += step
         else:

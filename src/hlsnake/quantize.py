@@ -120,14 +120,18 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
        each layer's weight width, then each activation's width, one bit at a time while
        the candidate stays accepted.
 
-    Every candidate is quantised, fine-tuned and judged by its compiled hls4ml model.
+    Every candidate is quantised, fine-tuned and judged by its compiled hls4ml model; a
+    candidate that cannot be built (a design failure) is logged as rejected with its reason.
     Returns the accepted model with the fewest bits, its widths and quantizers, and the
-    candidate log.
+    candidate log. When even ``max_bits`` is rejected, that model is kept and the log's
+    ``within_tolerance`` is False; when it could not be built at all, the task fails
+    (:class:`hlsnake.failures.DesignFailed`).
     """
     from pathlib import Path
 
     from . import hls
     from .candidates import CandidateLog
+    from .failures import DesignFailed, is_design_failure
     from .training import accuracy
 
     record = CandidateLog("quantize", accuracy(model, split, "val"), tolerance, relative=False, log=log)
@@ -138,16 +142,26 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
     def attempt(wbits: list[int], abits: list[int]) -> bool:
         key = (tuple(wbits), tuple(abits))
         if key not in tried:
-            qmodel, precisions, _ = quantize(model, split, wbits, abits, cfg, log=lambda *_: None)
-            project = Path(workdir) / f"candidate{len(tried) + 1}"
-            score = hls.bit_accurate_accuracy(qmodel, split, "val", project, hls_cfg)
-            accepted = record.add({"weight_bits": "-".join(map(str, wbits)), "activation_bits": "-".join(map(str, abits))}, score)
-            tried[key] = (accepted, qmodel, precisions)
+            knobs = {"weight_bits": "-".join(map(str, wbits)), "activation_bits": "-".join(map(str, abits))}
+            try:
+                qmodel, precisions, _ = quantize(model, split, wbits, abits, cfg, log=lambda *_: None)
+                project = Path(workdir) / f"candidate{len(tried) + 1}"
+                score = hls.bit_accurate_accuracy(qmodel, split, "val", project, hls_cfg)
+            except Exception as exc:
+                if not is_design_failure(exc):
+                    raise
+                tried[key] = (record.add_failure(knobs, exc), None, None)
+            else:
+                tried[key] = (record.add(knobs, score), qmodel, precisions)
         return tried[key][0]
 
     lo, hi = int(cfg["min_bits"]), int(cfg["max_bits"])
     if not attempt([hi] * n_weights, [hi] * n_acts):
-        log(f"  quantize: even {hi} bits lose more than {tolerance}; keeping {hi} bits")
+        widest = record.rows[-1]
+        if tried[((hi,) * n_weights, (hi,) * n_acts)][1] is None:
+            raise DesignFailed(f"quantize: even the widest candidate ({hi} bits) could not be built: {widest['reason']}")
+        record.within_tolerance = False
+        log(f"  quantize: even {hi} bits lose more than {tolerance}; keeping {hi} bits (not within the tolerance)")
     else:
         while lo < hi:
             mid = (lo + hi) // 2

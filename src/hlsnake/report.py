@@ -50,17 +50,25 @@ def design_row(design: Design) -> dict:
     model_metrics = read_json(Path(final.model_path) / METRICS_FILE)
     hls_metrics = read_json(Path(final.hls_path) / METRICS_FILE)
     resources = read_json(Path(final.path) / RESOURCES_FILE)
-    # what the automatic tasks chose (e.g. the sparsity under a tolerance), from their stages
+    # what the automatic tasks chose (e.g. the sparsity under a tolerance), from their stages,
+    # and whether each kept its tolerance (automatic quantisation may keep a model that does not)
     for step, stage in zip(final.steps, final.stage_paths()[1:]):
         if "tolerance" in step.params or step.task == "reduce":
-            realised = read_json(Path(stage) / METRICS_FILE)["params"]
+            stage_metrics = read_json(Path(stage) / METRICS_FILE)
+            realised = stage_metrics["params"]
             row.update({key: _text(realised[key]) for key in REALISED if key in realised})
+            if "tolerance" in step.params or "within_tolerance" in stage_metrics:
+                kept = bool(stage_metrics.get("within_tolerance", True))
+                row["within_tolerance"] = row.get("within_tolerance", True) and kept
     if final is not design:
         row["final_design"] = final.path
     row.update(
         {
             "accuracy": hls_metrics["accuracy"],
             "keras_accuracy": model_metrics["accuracy"],
+            # the validation split decides (reduce, branch, search); the test split reports
+            "val_accuracy": hls_metrics.get("val_accuracy"),
+            "val_keras_accuracy": model_metrics.get("val_accuracy"),
             "hls_keras_agreement": hls_metrics["agreement"],
             "sparsity_measured": model_metrics["sparsity"],
             "n_params": model_metrics["n_params"],
@@ -71,6 +79,12 @@ def design_row(design: Design) -> dict:
     row["source"] = source
     row["status"] = "ok"
     return row
+
+
+def decision_values(row: dict) -> dict:
+    """A row as decisions see it: ``accuracy`` is the validation accuracy, so reduce
+    objectives, branch predicates and search scores never select on the test split."""
+    return {**row, "accuracy": row["val_accuracy"], "keras_accuracy": row["val_keras_accuracy"]}
 
 
 def summarise(designs: list[Design]) -> pd.DataFrame:
@@ -114,7 +128,7 @@ def plot(frame: pd.DataFrame, path, title: str = "") -> None:
 
 
 # the columns of the HTML table (the CSV has every column)
-TABLE_COLUMNS = ("label", "accuracy", "keras_accuracy", "sparsity_measured", "n_params", *RESOURCE_COLUMNS, "source", "pareto", "status", "reason")
+TABLE_COLUMNS = ("label", "accuracy", "keras_accuracy", "sparsity_measured", "n_params", *RESOURCE_COLUMNS, "source", "pareto", "within_tolerance", "status", "reason")
 
 
 def html_table(frame: pd.DataFrame, title: str) -> str:

@@ -39,6 +39,7 @@ def auto_scale(model: keras.Model, split, tolerance: float, cfg: dict, log=print
     stop after ``cfg['max_rejections']`` rejections in a row or at k = 8. Returns the
     last accepted model (``model`` itself when none is), its factor, and the log."""
     from .candidates import CandidateLog
+    from .failures import is_design_failure
     from .training import accuracy
 
     record = CandidateLog("scale", accuracy(model, split, "val"), tolerance, relative=True, log=log)
@@ -46,9 +47,17 @@ def auto_scale(model: keras.Model, split, tolerance: float, cfg: dict, log=print
     for k in range(1, SCALE_STEPS):
         factor = 1.0 - k / SCALE_STEPS
         candidate = scaled_copy(model, factor)
-        fit(candidate, split, cfg, log=lambda *_: None)
-        widths = "-".join(map(str, hidden_widths(candidate)))
-        if record.add({"width_factor": factor, "hidden": widths}, accuracy(candidate, split, "val")):
+        knobs = {"width_factor": factor, "hidden": "-".join(map(str, hidden_widths(candidate)))}
+        try:
+            fit(candidate, split, cfg, log=lambda *_: None)
+            score = accuracy(candidate, split, "val")
+        except Exception as exc:
+            if not is_design_failure(exc):
+                raise
+            accepted = record.add_failure(knobs, exc)  # a failed candidate counts as a rejection
+        else:
+            accepted = record.add(knobs, score)
+        if accepted:
             best, best_factor, rejections = candidate, factor, 0
         else:
             rejections += 1

@@ -106,14 +106,15 @@ def _save_model_stage(model, split, out_dir: Path, stage: str, params: dict, ext
     return metrics
 
 
-def train(data_path, out_dir, model_spec: dict, fit_cfg: dict, seed: int) -> dict:
+def train(data_path, out_dir, model_spec: dict, fit_cfg: dict, seed: int, threads: int | None = None) -> dict:
+    """Train the float baseline; ``threads`` (the job's thread count) caps TensorFlow's pools."""
     from .data import Split
     from .kerasenv import seed_everything
     from .models import build, input_shape_for
     from .training import fit
 
     start, out_dir = time.time(), Path(out_dir)
-    seed_everything(stage_seed(seed, out_dir))
+    seed_everything(stage_seed(seed, out_dir), threads=threads)
     split = Split(data_path)
     shape = input_shape_for(model_spec, split.n_features, split.image_shape)
     model = build(model_spec, shape, split.n_classes)
@@ -164,25 +165,34 @@ MODEL_STEPS = {"scale": _scale, "prune": _prune, "quantize": _quantize}
 CANDIDATES_FILE = "candidates.csv"
 
 
-def model_step(data_path, parent_dir, out_dir, task: str, knobs: dict, sections: dict, seed: int) -> dict:
+def model_step(
+    data_path, parent_dir, out_dir, task: str, knobs: dict, sections: dict, seed: int, threads: int | None = None
+) -> dict:
     """Run one model step (fixed knob or automatic under a tolerance) on the parent's model.
 
     ``sections`` holds the config sections the task reads (its own, and ``hls`` for
     automatic quantisation). An automatic step writes every candidate it tried to
-    ``candidates.csv``; its realised knobs (e.g. the sparsity it chose) go to metrics.json.
+    ``candidates.csv``; its realised knobs (e.g. the sparsity it chose) go to metrics.json,
+    and ``within_tolerance`` (False when it had to keep a model that misses its tolerance).
+    ``threads`` (the job's thread count) caps TensorFlow's thread pools.
     """
     from .data import Split
     from .kerasenv import load_model, seed_everything
 
     start, out_dir = time.time(), Path(out_dir)
-    seed_everything(stage_seed(seed, out_dir))
+    seed_everything(stage_seed(seed, out_dir), threads=threads)
     split = Split(data_path)
     parent = load_model(Path(parent_dir) / MODEL_FILE)
     model, realised, record = MODEL_STEPS[task](parent, split, knobs, sections, out_dir)
     extra = {"knobs": knobs}
     if record is not None:
         record.write(out_dir / CANDIDATES_FILE)
-        extra.update(candidates=len(record.rows), baseline_val_accuracy=record.baseline, tolerance=record.tolerance)
+        extra.update(
+            candidates=len(record.rows),
+            baseline_val_accuracy=record.baseline,
+            tolerance=record.tolerance,
+            within_tolerance=bool(record.within_tolerance),
+        )
         shutil.rmtree(out_dir / "candidates", ignore_errors=True)  # scratch hls4ml projects
     return _save_model_stage(model, split, out_dir, task, realised, extra, {**sections, "seed": seed}, start)
 
@@ -281,14 +291,17 @@ def reduce(branch_paths: list[str], objective: str, out_dir) -> dict:
     from . import expressions
     from .designs import parse_design_path
     from .fileio import write_csv
-    from .report import REALISED, design_row
+    from .report import REALISED, decision_values, design_row
 
     from .failures import DesignFailed
 
     out_dir = Path(out_dir)
     rows = [design_row(parse_design_path(path)) for path in branch_paths]
     # a failed branch cannot win; when every branch failed, the reduce stage fails too
-    values = [float(expressions.evaluate(objective, row, "reduce.objective")) if row["status"] == "ok" else -np.inf for row in rows]
+    values = [
+        expressions.objective(objective, decision_values(row), "reduce.objective") if row["status"] == "ok" else -np.inf
+        for row in rows
+    ]
     if all(v == -np.inf for v in values):
         raise DesignFailed("every branch of the fork failed: " + "; ".join(row["reason"] for row in rows))
     best = int(np.argmax(values))  # the first of equals: the order of the config decides ties
@@ -302,7 +315,7 @@ def reduce(branch_paths: list[str], objective: str, out_dir) -> dict:
     metrics["params"] = {"chosen": chosen.label, **{k: rows[best][k] for k in REALISED if k in rows[best]}}
     metrics["reduce"] = {"objective": objective, "chosen": chosen.path, "values": dict(zip(branch_paths, values))}
     write_json(out_dir / METRICS_FILE, metrics)
-    _log(f"reduce: {out_dir}: kept {chosen.label} ({objective} = {values[best]:.4f}) of {len(rows)} branches")
+    _log(f"reduce: {out_dir}: kept {chosen.label} ({objective} = {values[best]:.4f} on the validation split) of {len(rows)} branches")
     return metrics
 
 
@@ -310,15 +323,15 @@ def branch_check(iteration: int, design_path: str, when: str, out_path) -> dict:
     """Evaluate the branch predicate on one iteration's finished design."""
     from . import expressions
     from .designs import parse_design_path
-    from .report import design_row
+    from .report import decision_values, design_row
 
     row = design_row(parse_design_path(design_path))
     record = {"iteration": iteration, "design": design_path, "when": when}
     if row["status"] != "ok":  # a failed iteration ends the branch (its reason is kept)
         record.update(fired=False, status="failed", reason=row["reason"])
     else:
-        record.update(fired=bool(expressions.evaluate(when, row, "branch.when")), status="ok")
-        record.update({k: row[k] for k in ("accuracy", "DSP", "LUT", "FF", "latency_cycles")})
+        record.update(fired=expressions.predicate(when, decision_values(row), "branch.when"), status="ok")
+        record.update({k: row[k] for k in ("val_accuracy", "accuracy", "DSP", "LUT", "FF", "latency_cycles")})
     fired = record["fired"]
     write_json(out_path, record)
     _log(f"branch: iteration {iteration}: {when} is {fired} for {design_path}")

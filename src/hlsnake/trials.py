@@ -5,7 +5,8 @@ cycles from the synthesis backend (minimised). The scalar score that TPE optimis
 reference framework's: ``accuracy + sum_k w_k * (budget_k - use_k) / budget_k``, with an
 accuracy floor as a hard constraint. A design below the floor is *infeasible*, one whose
 stage failed is *failed* (see failures.py); both stay in the table, marked, and neither
-is on the front.
+is on the front. The score and the floor use the validation accuracy (decisions never
+see the test split); the tables, fronts and hypervolume report the test accuracy.
 
 The hypervolume is measured on normalised objectives — accuracy as
 ``(accuracy - floor) / (1 - floor)``, each resource as ``use / budget`` — against the
@@ -29,7 +30,7 @@ from .pareto import hypervolume, non_dominated
 
 OBJECTIVES = {"accuracy": "max", "DSP": "min", "LUT": "min", "FF": "min", "latency_cycles": "min"}
 RESOURCES = ("DSP", "LUT", "FF", "latency_cycles")
-MEASURED = ("accuracy", "keras_accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
+MEASURED = ("accuracy", "keras_accuracy", "val_accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
 ACCURACY_SOURCE = "hls4ml C simulation (bit-accurate), test split"
 INFEASIBLE_LOSS = 1e6  # TPE loss of a design below the accuracy floor: after every feasible one
 FRONT_PLOTS = ("DSP", "LUT", "latency_cycles")
@@ -101,11 +102,12 @@ def assess(row: dict, score: dict) -> tuple[str, str, float]:
     """(status, reason, score) of a result row: ok, infeasible (below the floor) or failed."""
     if row.get("status") == "failed":
         return "failed", str(row.get("reason") or ""), float("nan")
-    value = float(row["accuracy"]) + sum(
+    accuracy = float(row["val_accuracy"])  # decisions use the validation split, never the test split
+    value = accuracy + sum(
         weight * (score["budgets"][k] - float(row[k])) / score["budgets"][k] for k, weight in score["weights"].items() if weight
     )
-    if float(row["accuracy"]) < score["accuracy_floor"]:
-        return "infeasible", f"accuracy {float(row['accuracy']):.4f} below the floor {score['accuracy_floor']}", value
+    if accuracy < score["accuracy_floor"]:
+        return "infeasible", f"validation accuracy {accuracy:.4f} below the floor {score['accuracy_floor']}", value
     return "ok", "", value
 
 
@@ -115,7 +117,7 @@ def loss(row: dict, score: dict) -> float | None:
     if status == "failed":
         return None
     if status == "infeasible":
-        return INFEASIBLE_LOSS + score["accuracy_floor"] - float(row["accuracy"])
+        return INFEASIBLE_LOSS + score["accuracy_floor"] - float(row["val_accuracy"])
     return -value
 
 

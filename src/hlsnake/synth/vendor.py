@@ -3,7 +3,10 @@
 ``synth.backend: vitis`` or ``vivado`` runs the C synthesis of the project the hls stage
 wrote (``<hls stage>/prj``), the way hls4ml 1.3's own ``build()`` does with
 ``csim=0 synth=1`` (and nothing else), within ``synth.timeout`` seconds, and reads the
-reports with :mod:`hlsnake.synth.hls_reports`. ``synth.backend: auto`` is resolved once,
+reports with :mod:`hlsnake.synth.hls_reports`. The tool runs in a copy of the project in
+the synth stage's own directory (``<synth stage>/prj``): the hls stage's output is never
+written to. A tool that fails, times out or leaves no report is a design failure
+(:mod:`hlsnake.failures`). ``synth.backend: auto`` is resolved once,
 when the config is validated (:func:`resolve`), so a design's path names the backend
 that really ran.
 """
@@ -14,6 +17,7 @@ import re
 import shutil
 from pathlib import Path
 
+from ..failures import DesignFailed
 from . import BACKENDS, Backend, BackendUnavailable, SynthJob, hls_reports, register
 
 # executables that run each backend, preferred first (hls4ml 1.3 runs Vitis through vitis-run;
@@ -26,7 +30,7 @@ BUILD_OPTIONS = {"reset": 1, "csim": 0, "synth": 1, "cosim": 0, "validation": 0,
 OPEN_BACKEND = "yosys"  # the open-source path, used by 'auto' when no vendor tool is installed
 
 
-class SynthesisFailed(RuntimeError):
+class SynthesisFailed(DesignFailed):
     pass
 
 
@@ -76,23 +80,27 @@ def to_resources(record: dict) -> dict:
 def run(job: SynthJob, backend: str) -> dict:
     from .rtl import run_tool
 
-    prj = Path(job.hls_dir) / "prj"
-    if not (prj / "build_prj.tcl").is_file() or not (prj / "project.tcl").is_file():
-        raise SynthesisFailed(f"{prj} holds no hls4ml project (build_prj.tcl, project.tcl): rerun the hls stage")
-    written_for = _project_setting(prj, "backend")
+    source = Path(job.hls_dir) / "prj"
+    if not (source / "build_prj.tcl").is_file() or not (source / "project.tcl").is_file():
+        raise SynthesisFailed(f"{source} holds no hls4ml project (build_prj.tcl, project.tcl): rerun the hls stage")
+    written_for = _project_setting(source, "backend")
     if written_for != backend:
         raise SynthesisFailed(
-            f"synth.backend: {backend} cannot build {prj}: it was written for the hls4ml {written_for!r} backend "
+            f"synth.backend: {backend} cannot build {source}: it was written for the hls4ml {written_for!r} backend "
             f"(set hls.backend: {HLS_BACKENDS[backend]})"
         )
-    command = build_command(backend, prj)
-    tool = command[0]
-    if job.synth.get("timeout") is None:
-        raise SynthesisFailed("synth.timeout is not set (a validated config has its default)")
+    if job.synth.get("timeout") is None:  # a bug of the caller, not of the design
+        raise ValueError("synth.timeout is not set (a validated config has its default)")
     timeout = float(job.synth["timeout"])
-    output = run_tool(command, prj, timeout, f"{tool} C synthesis")
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the hls stage's project is another rule's output: synthesise a fresh copy of it here
+    prj = out_dir / "prj"
+    shutil.rmtree(prj, ignore_errors=True)
+    shutil.copytree(source, prj, ignore=shutil.ignore_patterns("*.so"))  # not the g++ emulation library
+    command = build_command(backend, prj)
+    tool = command[0]
+    output = run_tool(command, prj, timeout, f"{tool} C synthesis")
     (out_dir / f"{tool}.log").write_text(output)
     try:
         record = hls_reports.read_project(prj, top=_project_setting(prj, "project_name") or "myproject")
