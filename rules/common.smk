@@ -38,8 +38,8 @@ def candidate_hls_settings(hls):
 def synth_settings(synth, backend):
     """The synth keys a backend reads: the estimator none; tools their timeout and settings."""
     if backend == "estimate":
-        return {}
-    return {k: v for k, v in synth.items() if k != "requested_backend"}
+        return {"backend": backend}
+    return {**{k: v for k, v in synth.items() if k != "requested_backend"}, "backend": backend}
 
 
 def data_file(stage_dir):

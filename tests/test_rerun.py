@@ -28,7 +28,9 @@ from test_workflow import job_counts
 pytestmark = pytest.mark.workflow
 
 MODEL_STAGES = {"prepare_data", "train", "prune", "quantize"}
-ENV = {"PYTHONHASHSEED": "random"}  # the reference run has 0: set and dict order must not reach the numbers
+# the reference run has 0: set and dict order must not reach the numbers; unbuffered, so
+# that a job's start shows in the log when it happens (the interrupts are timed on it)
+ENV = {"PYTHONHASHSEED": "random", "PYTHONUNBUFFERED": "1"}
 PRUNED = "results/digits/mlp/train/prune_s0.50"
 
 
@@ -127,7 +129,7 @@ def interrupted(tmp_path_factory):
         run = Run(workdir, reordered(config), "sigint")
         runs.append(run)
         run.wait_for(lambda: run.started("hls_convert") >= 1, "an hls_convert job")
-        time.sleep(3)
+        time.sleep(1)  # inside the job (importing TensorFlow alone takes longer)
         seen["sigint_rc"] = run.stop(signal.SIGINT, group=True)
         seen["sigint_plan"] = job_counts(run)
         assert_complete(workdir)
@@ -137,7 +139,7 @@ def interrupted(tmp_path_factory):
         run = Run(workdir, config, "sigkill")
         runs.append(run)
         run.wait_for(lambda: run.started(r"\w+") >= 1, "a job")
-        time.sleep(3)
+        time.sleep(1)
         run.stop(signal.SIGKILL, group=True)
         assert_complete(workdir, temporaries_allowed=True)
         seen["after_sigkill"] = files(workdir)

@@ -57,6 +57,8 @@ _SCHEMA_CACHE: dict = {}
 
 def _describe(error: jsonschema.ValidationError) -> str:
     key = _key(error.absolute_path)
+    if error.validator == "pattern" and "x-error" in error.schema:  # the schema's own words for this key
+        return f"{key}: {error.instance!r} {error.schema['x-error']}"
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         allowed = sorted(_known_properties(error.schema))
         extra = sorted(set(error.instance) - set(allowed))
