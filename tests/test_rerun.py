@@ -41,6 +41,12 @@ def reordered(value):
     return value
 
 
+def _interruptible() -> None:
+    """Ctrl-C must reach snakemake even when the tests run in the background (a shell
+    starts background commands with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """A snakemake process in its own process group (as a terminal runs it), logging to a file."""
 
@@ -48,7 +54,8 @@ class Run:
         self.log = workdir / f"{name}.log"
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
-                workflow_command(workdir, config), cwd=workdir, env=workflow_env(ENV), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                workflow_command(workdir, config), cwd=workdir, env=workflow_env(ENV), stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_interruptible,
             )
 
     stderr = ""  # both streams go to the log
