@@ -38,53 +38,62 @@ class CandidateLog:
     def accepts(self, accuracy: float) -> bool:
         return self.drop(accuracy) <= self.tolerance + 1e-12
 
-    def add(self, knobs: dict, accuracy: float, **extra) -> bool:
+    def add(self, knobs: dict, accuracy: float) -> bool:
+        """Record a measured candidate; True when it is within the tolerance."""
         accepted = self.accepts(accuracy)
-        row = {
-            "candidate": len(self.rows) + 1,
-            **knobs,
-            "accuracy": float(accuracy),
-            "drop": self.drop(accuracy),
-            "tolerance": self.tolerance,
-            "accepted": accepted,
-            "reason": "" if accepted else "accuracy drop exceeds the tolerance",
-            **extra,
-            "seconds": round(time.time() - self._start, 2),
-        }
-        self.rows.append(row)
-        knob_text = ", ".join(f"{k}={v}" for k, v in knobs.items())
+        reason = "" if accepted else "accuracy drop exceeds the tolerance"
+        row = self._append(knobs, float(accuracy), self.drop(accuracy), accepted, reason)
         kind = "relative" if self.relative else "absolute"
         self.log(
-            f"  {self.task} candidate {row['candidate']}: {knob_text}: accuracy {accuracy:.4f}, "
+            f"  {self.task} candidate {row['candidate']}: {_text(knobs)}: accuracy {accuracy:.4f}, "
             f"{kind} drop {row['drop']:+.4f} (tolerance {self.tolerance}) -> {'accepted' if accepted else 'rejected'}"
         )
-        self._start = time.time()
         return accepted
 
-    def add_failure(self, knobs: dict, reason, **extra) -> bool:
+    def add_failure(self, knobs: dict, reason) -> bool:
         """A candidate that could not be built: rejected, with ``reason`` (an exception or
         text) and no accuracy. Returns False (rejected) like :meth:`add`."""
         if isinstance(reason, BaseException):
             reason = f"{type(reason).__name__}: {reason}".strip()
+        row = self._append(knobs, float("nan"), float("nan"), False, str(reason))
+        self.log(f"  {self.task} candidate {row['candidate']}: {_text(knobs)}: failed ({row['reason']}) -> rejected")
+        return False
+
+    def evaluate(self, knobs: dict, work):
+        """Run ``work()`` -> (accuracy, result) for one candidate and record it. A design
+        failure (see failures.py) is a rejected candidate with its reason; a bug raises.
+        Returns (accepted, result), result None when the candidate failed."""
+        from .failures import is_design_failure
+
+        try:
+            accuracy, result = work()
+        except Exception as exc:
+            if not is_design_failure(exc):
+                raise
+            return self.add_failure(knobs, exc), None
+        return self.add(knobs, accuracy), result
+
+    def _append(self, knobs: dict, accuracy: float, drop: float, accepted: bool, reason: str) -> dict:
         row = {
             "candidate": len(self.rows) + 1,
             **knobs,
-            "accuracy": float("nan"),
-            "drop": float("nan"),
+            "accuracy": accuracy,
+            "drop": drop,
             "tolerance": self.tolerance,
-            "accepted": False,
-            "reason": str(reason),
-            **extra,
+            "accepted": accepted,
+            "reason": reason,
             "seconds": round(time.time() - self._start, 2),
         }
         self.rows.append(row)
-        knob_text = ", ".join(f"{k}={v}" for k, v in knobs.items())
-        self.log(f"  {self.task} candidate {row['candidate']}: {knob_text}: failed ({row['reason']}) -> rejected")
         self._start = time.time()
-        return False
+        return row
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
 
     def write(self, path) -> None:
         write_csv(path, self.frame())
+
+
+def _text(knobs: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in knobs.items())

@@ -189,7 +189,6 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
     from pathlib import Path
 
     from .candidates import CandidateLog
-    from .failures import is_design_failure
 
     workdir = Path(workdir)
     baseline = bit_accurate_accuracy(model, split, "val", workdir / "baseline", hls_cfg, knobs)
@@ -200,14 +199,8 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
     def accepted(name, fraction):
         trial = {**chosen, name: tensor_precision(*tensors[name], fraction)}
         project = workdir / f"candidate{len(record.rows) + 1}"
-        knobs_tried = {"layer": name, "precision": trial[name]}
-        try:
-            score = bit_accurate_accuracy(model, split, "val", project, hls_cfg, knobs, trial)
-        except Exception as exc:
-            if not is_design_failure(exc):
-                raise
-            return record.add_failure(knobs_tried, exc)
-        return record.add(knobs_tried, score)
+        work = lambda: (bit_accurate_accuracy(model, split, "val", project, hls_cfg, knobs, trial), None)  # noqa: E731
+        return record.evaluate({"layer": name, "precision": trial[name]}, work)[0]
 
     tensors = data_tensors(model, split)
     for name in tensors:

@@ -70,23 +70,17 @@ def auto_prune(model: keras.Model, split: Split, tolerance: float, cfg: dict, lo
     Returns the sparsest accepted model (``model`` itself when none is accepted), its
     sparsity, and the candidate log."""
     from .candidates import CandidateLog
-    from .failures import is_design_failure
     from .training import accuracy
 
     record = CandidateLog("prune", accuracy(model, split, "val"), tolerance, relative=False, log=log)
     best, best_sparsity = model, 0.0
     sparsity, step = 0.5, 0.25
     while True:
-        knobs = {"sparsity": round(sparsity, 4)}
-        try:
-            candidate, _ = prune(model, split, sparsity, cfg, log=lambda *_: None)
-            score = accuracy(candidate, split, "val")
-        except Exception as exc:
-            if not is_design_failure(exc):
-                raise
-            accepted = record.add_failure(knobs, exc)  # a failed candidate is a rejected one
-        else:
-            accepted = record.add(knobs, score)
+        def work(s=sparsity):
+            pruned, _ = prune(model, split, s, cfg, log=lambda *_: None)
+            return accuracy(pruned, split, "val"), pruned
+
+        accepted, candidate = record.evaluate({"sparsity": round(sparsity, 4)}, work)  # a failed one is rejected
         if accepted:
             best, best_sparsity = candidate, sparsity
             sparsity += step

@@ -131,7 +131,7 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
 
     from . import hls
     from .candidates import CandidateLog
-    from .failures import DesignFailed, is_design_failure
+    from .failures import DesignFailed
     from .training import accuracy
 
     record = CandidateLog("quantize", accuracy(model, split, "val"), tolerance, relative=False, log=log)
@@ -143,16 +143,14 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
         key = (tuple(wbits), tuple(abits))
         if key not in tried:
             knobs = {"weight_bits": "-".join(map(str, wbits)), "activation_bits": "-".join(map(str, abits))}
-            try:
+
+            def work():
                 qmodel, precisions, _ = quantize(model, split, wbits, abits, cfg, log=lambda *_: None)
                 project = Path(workdir) / f"candidate{len(tried) + 1}"
-                score = hls.bit_accurate_accuracy(qmodel, split, "val", project, hls_cfg)
-            except Exception as exc:
-                if not is_design_failure(exc):
-                    raise
-                tried[key] = (record.add_failure(knobs, exc), None, None)
-            else:
-                tried[key] = (record.add(knobs, score), qmodel, precisions)
+                return hls.bit_accurate_accuracy(qmodel, split, "val", project, hls_cfg), (qmodel, precisions)
+
+            accepted, built = record.evaluate(knobs, work)
+            tried[key] = (accepted, *(built or (None, None)))
         return tried[key][0]
 
     lo, hi = int(cfg["min_bits"]), int(cfg["max_bits"])

@@ -39,7 +39,6 @@ def auto_scale(model: keras.Model, split, tolerance: float, cfg: dict, log=print
     stop after ``cfg['max_rejections']`` rejections in a row or at k = 8. Returns the
     last accepted model (``model`` itself when none is), its factor, and the log."""
     from .candidates import CandidateLog
-    from .failures import is_design_failure
     from .training import accuracy
 
     record = CandidateLog("scale", accuracy(model, split, "val"), tolerance, relative=True, log=log)
@@ -48,15 +47,12 @@ def auto_scale(model: keras.Model, split, tolerance: float, cfg: dict, log=print
         factor = 1.0 - k / SCALE_STEPS
         candidate = scaled_copy(model, factor)
         knobs = {"width_factor": factor, "hidden": "-".join(map(str, hidden_widths(candidate)))}
-        try:
-            fit(candidate, split, cfg, log=lambda *_: None)
-            score = accuracy(candidate, split, "val")
-        except Exception as exc:
-            if not is_design_failure(exc):
-                raise
-            accepted = record.add_failure(knobs, exc)  # a failed candidate counts as a rejection
-        else:
-            accepted = record.add(knobs, score)
+
+        def work(c=candidate):
+            fit(c, split, cfg, log=lambda *_: None)
+            return accuracy(c, split, "val"), c
+
+        accepted, _ = record.evaluate(knobs, work)  # a failed candidate counts as a rejection
         if accepted:
             best, best_factor, rejections = candidate, factor, 0
         else:
