@@ -89,11 +89,17 @@ def _narrow_softmax_input(model, config: dict, default_precision: str) -> None:
 
     fx = Fixed.parse(default_precision)
     layers = model.layers
-    for before, layer in zip(layers, layers[1:]):
-        if isinstance(layer, kerasenv.keras.layers.Activation) and layer.get_config()["activation"] == "softmax":
-            precision = config["LayerName"].get(before.name, {}).get("Precision")
-            if isinstance(precision, dict) and precision.get("result", "auto") == "auto":
-                precision["result"] = f"fixed<{fx.width},{fx.integer},RND,SAT>"
+    logits = [layer for layer in layers if hasattr(layer, "kernel") and _activation(layer) == "softmax"]  # Dense(activation=...)
+    logits += [before for before, layer in zip(layers, layers[1:]) if not hasattr(layer, "kernel") and _activation(layer) == "softmax"]
+    for layer in logits:
+        precision = config["LayerName"].get(layer.name, {}).get("Precision")
+        if isinstance(precision, dict) and precision.get("result", "auto") == "auto":
+            precision["result"] = f"fixed<{fx.width},{fx.integer},RND,SAT>"
+
+
+def _activation(layer) -> str:
+    activation = layer.get_config().get("activation")
+    return activation if isinstance(activation, str) else ""
 
 
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
