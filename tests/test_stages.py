@@ -69,3 +69,20 @@ def test_float_baseline_through_hls(trained):
     assert abs(metrics["accuracy"] - train_metrics["accuracy"]) <= 0.02
     result = stages.csynth(hls_dir, hls_dir / "synth_estimate/resources.json", "estimate", HLS, {"backend": "estimate"}, data_path)
     assert result["source"] == "estimate" and result["DSP"] > 0 and result["LUT"] > 0
+
+
+def test_cnn_on_digits_images_through_io_stream(trained):
+    """The small CNN (digits as 8x8x1 images) converts, compiles and simulates with io_stream."""
+    data_path, train_dir, _ = trained
+    cnn_dir = train_dir.parent.parent / "cnn/train"
+    spec = {"name": "cnn", "type": "cnn", "filters": [4, 8], "kernel_size": 3, "pool": True, "hidden": [16]}
+    float_metrics = stages.train(data_path, cnn_dir, spec, FIT, seed=1)
+    assert float_metrics["accuracy"] > 0.8
+    quant = cnn_dir / "quant_w6_a6"
+    qmetrics = stages.model_step(data_path, cnn_dir, quant, "quantize", {"weight_bits": 6, "activation_bits": 6}, {"quantize": TUNE}, seed=1)
+    knobs = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_stream"}
+    hls_metrics = stages.hls_convert(data_path, quant, quant / "hls_rf1_latency_stream", {**HLS, "io_type": "io_stream"}, knobs)
+    assert abs(hls_metrics["accuracy"] - qmetrics["accuracy"]) <= 0.02
+    layers = json.loads((quant / "hls_rf1_latency_stream/layers.json").read_text())["layers"]
+    assert [layer["class"] for layer in layers if "Conv" in layer["class"]] == ["Conv2D", "Conv2D"]
+    assert all(layer["io_type"] == "io_stream" for layer in layers)
