@@ -84,3 +84,14 @@ def test_empty_and_missing_files(tmp_path):
     header_only.write_text("a,y\n")
     with pytest.raises(DataError, match="has no rows"):
         data.read_labelled_file(header_only, "y")
+
+
+def test_jets_without_a_file_or_network_says_what_to_do(monkeypatch):
+    import sklearn.datasets
+
+    def offline(**_):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
+    with pytest.raises(DataError, match=r"OpenML \(id 42468\).*give its CSV/Parquet file as dataset.path"):
+        data.load_source({"name": "jets", "path": None, "label": None})
