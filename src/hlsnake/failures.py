@@ -66,13 +66,6 @@ def design_failure(design) -> dict | None:
     return None
 
 
-def raise_if_failed(design) -> None:
-    """For readers of finished designs that cannot use a failed one."""
-    record = design_failure(design)
-    if record:
-        raise DesignFailed(f"design {design.path} failed at stage {record['failed_stage']}: {record['reason']}")
-
-
 def write_failure(outputs, record: dict) -> None:
     """The record into every JSON output; empty placeholders for the others."""
     for out in map(Path, outputs):

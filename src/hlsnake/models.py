@@ -5,21 +5,17 @@ from __future__ import annotations
 from .kerasenv import keras
 
 
-def _width(units: int, factor: float) -> int:
-    return max(1, int(round(units * factor)))
-
-
-def build_mlp(spec: dict, input_shape, n_classes: int, width_factor: float = 1.0) -> keras.Model:
+def build_mlp(spec: dict, input_shape, n_classes: int) -> keras.Model:
     layers = [keras.layers.InputLayer(input_shape=(_size(input_shape),), name="x_in")]
     for i, units in enumerate(spec["hidden"], start=1):
-        layers.append(keras.layers.Dense(_width(units, width_factor), name=f"fc{i}"))
+        layers.append(keras.layers.Dense(units, name=f"fc{i}"))
         layers.append(keras.layers.Activation("relu", name=f"relu{i}"))
     layers.append(keras.layers.Dense(n_classes, name="output"))
     layers.append(keras.layers.Activation("softmax", name="softmax"))
     return keras.Sequential(layers, name=spec["name"])
 
 
-def build_cnn(spec: dict, input_shape, n_classes: int, width_factor: float = 1.0) -> keras.Model:
+def build_cnn(spec: dict, input_shape, n_classes: int) -> keras.Model:
     if len(input_shape) != 3:
         raise ValueError(
             f"model type 'cnn' needs image data (height, width, channels); the data set has shape {list(input_shape)}: "
@@ -31,7 +27,7 @@ def build_cnn(spec: dict, input_shape, n_classes: int, width_factor: float = 1.0
     for i, filters in enumerate(spec["filters"], start=1):
         if size < k:
             raise ValueError(f"model.filters: conv layer {i} gets a {size}x{size} input, smaller than its {k}x{k} kernel")
-        layers.append(keras.layers.Conv2D(_width(filters, width_factor), (k, k), name=f"conv{i}"))
+        layers.append(keras.layers.Conv2D(filters, (k, k), name=f"conv{i}"))
         layers.append(keras.layers.Activation("relu", name=f"relu_c{i}"))
         size = size - k + 1
         if spec.get("pool", True) and size >= 4:  # pool while the map is large enough to halve
@@ -39,7 +35,7 @@ def build_cnn(spec: dict, input_shape, n_classes: int, width_factor: float = 1.0
             size //= 2
     layers.append(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(spec.get("hidden", []), start=1):
-        layers.append(keras.layers.Dense(_width(units, width_factor), name=f"fc{i}"))
+        layers.append(keras.layers.Dense(units, name=f"fc{i}"))
         layers.append(keras.layers.Activation("relu", name=f"relu{i}"))
     layers.append(keras.layers.Dense(n_classes, name="output"))
     layers.append(keras.layers.Activation("softmax", name="softmax"))
@@ -63,8 +59,9 @@ def input_shape_for(spec: dict, n_features: int, image_shape) -> tuple:
     return (n_features,)
 
 
-def build(spec: dict, input_shape, n_classes: int, width_factor: float = 1.0) -> keras.Model:
-    return BUILDERS[spec["type"]](spec, input_shape, n_classes, width_factor)
+def build(spec: dict, input_shape, n_classes: int) -> keras.Model:
+    """The network of a ``model`` config section (widths are scaled by the scale task)."""
+    return BUILDERS[spec["type"]](spec, input_shape, n_classes)
 
 
 def weight_layers(model: keras.Model) -> list:

@@ -13,7 +13,6 @@ is read back from hyperopt and written into its history without float round-off.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from dataclasses import dataclass
 
@@ -196,11 +195,6 @@ def design(config: dict, point: dict) -> Design:
         model=config["model"]["name"],
         steps=flow_steps(config, point_flow(point)),
     )
-
-
-def point_text(point: dict) -> str:
-    """A point as one JSON string (for tables): exact, and read back with json.loads."""
-    return json.dumps(point, sort_keys=True)
 
 
 def grid(config: dict, space: Space) -> list[tuple[dict, Design]]:
