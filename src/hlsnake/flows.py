@@ -71,6 +71,11 @@ class Plan:
             self.designs.append(design)
 
 
+def _below_results(design: Design) -> str:
+    """A design's path without the results folder: moving the results keeps node ids."""
+    return design.path[len(design.results) + 1 :]
+
+
 def _node_id(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
@@ -101,7 +106,7 @@ def _expand(config: dict, items: list, prefixes: list[list[Step]], plan: Plan) -
 
 def _reduce_step(config: dict, prefix: list[Step], alternatives: list[list[Step]], objective: str, plan: Plan) -> Step:
     branches = tuple(design_of(config, finish(config, steps)) for steps in alternatives)
-    node = _node_id("reduce", [b.path for b in branches], objective)
+    node = _node_id("reduce", [_below_results(b) for b in branches], objective)
     step = Step.make("reduce", node=node)
     path = design_of(config, [*prefix, step]).stage_paths()[-1]
     plan.reduces[path] = ReduceNode(node, path, branches, objective)
@@ -118,7 +123,7 @@ def add_flow(config: dict, flow: list, plan: Plan) -> None:
         if branch is None:
             plan.add(design)
             continue
-        node = _node_id("branch", design.path, branch)
+        node = _node_id("branch", _below_results(design), branch)
         final = replace(design, steps=(*design.steps, Step.make("branch", node=node)))
         plan.branches[final.path] = BranchNode(
             node=node,
