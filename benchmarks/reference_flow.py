@@ -50,22 +50,22 @@ def run_model(name: str, config_path: Path, out: Path, cores: int, extra: dict, 
     config = yaml.safe_load(config_path.read_text())
     if seed is not None:
         config["seed"] = seed
-        name = f"{name}_seed{seed}"
-    config["results"] = f"results/benchmarks/{name}"
+    run_name = name if seed is None else f"{name}_seed{seed}"
+    config["results"] = f"results/benchmarks/{run_name}"
     config.setdefault("designs", {})["flows"] = TIGHT_FLOWS
     for key, value in extra.items():
         config.setdefault(key, {}).update(value)
-    config_file = out / f"{name}.yaml"
+    config_file = out / f"{run_name}.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores),
            "--configfile", str(config_file)]  # fmt: skip
-    print(f"[{name}] {' '.join(cmd)}", flush=True)
+    print(f"[{run_name}] {' '.join(cmd)}", flush=True)
     start = time.time()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     seconds = time.time() - start
-    (out / f"{name}.log").write_text(proc.stdout + proc.stderr)
+    (out / f"{run_name}.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        raise SystemExit(f"[{name}] the workflow failed; see {out / (name + '.log')}")
+        raise SystemExit(f"[{run_name}] the workflow failed; see {out / (run_name + '.log')}")
     summary = pd.read_csv(REPO / config["results"] / config["dataset"]["name"] / config["model"]["name"] / "summary.csv")
     return summary, seconds
 

@@ -30,6 +30,11 @@ def fit_settings(section):
     return {k: section[k] for k in FIT_KEYS if k in section}
 
 
+def project_hls_settings(hls):
+    """The hls section without the knobs that a design's hls directory name holds."""
+    return {k: v for k, v in hls.items() if k not in ("reuse_factor", "strategy", "io_type")}
+
+
 def candidate_hls_settings(hls):
     """What automatic quantisation's hls4ml candidates use (they always run reuse factor 1, Latency)."""
     return {k: hls[k] for k in ("backend", "part", "clock_period", "default_precision", "io_type")}

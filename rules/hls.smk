@@ -9,7 +9,7 @@ rule hls_convert:
         weights="{parent}/hls_rf{rf}_{strategy}_{io}/weights.npz",
         project=directory("{parent}/hls_rf{rf}_{strategy}_{io}/prj"),
     params:
-        hls={k: v for k, v in config["hls"].items() if k not in ("reuse_factor", "strategy", "io_type")},
+        hls=project_hls_settings(config["hls"]),
     threads: 1
     resources:
         mem_mb=per_attempt(4000),
@@ -30,7 +30,7 @@ rule hls_convert_auto:
         candidates="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/candidates.csv",
         project=directory("{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/prj"),
     params:
-        hls={k: v for k, v in config["hls"].items() if k not in ("reuse_factor", "strategy", "io_type")},
+        hls=project_hls_settings(config["hls"]),
     threads: 1
     resources:
         mem_mb=per_attempt(4000),

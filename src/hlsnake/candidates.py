@@ -1,4 +1,5 @@
-"""The record an automatic task keeps of every candidate it tried."""
+"""The record an automatic task keeps of every candidate it tried, and the bisection
+that automatic tasks run over an integer knob (bit widths)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,15 @@ class CandidateLog:
 
 def _text(knobs: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in knobs.items())
+
+
+def lowest_accepted(low: int, high: int, accepts) -> int:
+    """The smallest value in [low, high] that ``accepts`` (a candidate evaluation), by
+    bisection; ``high`` is known to be accepted, and acceptance is taken as monotone."""
+    while low < high:
+        mid = (low + high) // 2
+        if accepts(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return high

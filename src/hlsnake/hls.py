@@ -194,7 +194,7 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
     rejected. Returns (layer -> type, candidate log)."""
     from pathlib import Path
 
-    from .candidates import CandidateLog
+    from .candidates import CandidateLog, lowest_accepted
 
     workdir = Path(workdir)
     baseline = bit_accurate_accuracy(model, split, "val", workdir / "baseline", hls_cfg, knobs)
@@ -213,13 +213,8 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
         low, high = min_fraction(*tensors[name]), max_fraction
         if not accepted(name, high):
             continue  # even the widest candidate loses accuracy: keep hls4ml's default here
-        while low < high:
-            mid = (low + high) // 2
-            if accepted(name, mid):
-                high = mid
-            else:
-                low = mid + 1
-        chosen[name] = tensor_precision(*tensors[name], high)
+        fraction = lowest_accepted(low, high, lambda f, name=name: accepted(name, f))
+        chosen[name] = tensor_precision(*tensors[name], fraction)
     return chosen, record
 
 

@@ -130,7 +130,7 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
     from pathlib import Path
 
     from . import hls
-    from .candidates import CandidateLog
+    from .candidates import CandidateLog, lowest_accepted
     from .failures import DesignFailed
     from .training import accuracy
 
@@ -161,12 +161,7 @@ def auto_quantize(model: keras.Model, split: Split, tolerance: float, cfg: dict,
         record.within_tolerance = False
         log(f"  quantize: even {hi} bits lose more than {tolerance}; keeping {hi} bits (not within the tolerance)")
     else:
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if attempt([mid] * n_weights, [mid] * n_acts):
-                hi = mid
-            else:
-                lo = mid + 1
+        hi = lowest_accepted(lo, hi, lambda bits: attempt([bits] * n_weights, [bits] * n_acts))
     wbits, abits = [hi] * n_weights, [hi] * n_acts
     if cfg["per_layer"] and tried[(tuple(wbits), tuple(abits))][0]:
         sizes = [layer.get_weights()[0].size for layer in weight_layers(model)]

@@ -48,7 +48,7 @@ KNOBS = {
     "order": KnobKind(str),  # e.g. "quantize>prune": the order of the model tasks
 }
 MODEL_TASK_ORDER = ("scale", "prune", "quantize")  # when the space has no order knob
-# task -> (its fixed knob, its tolerance knob)
+# task -> its fixed knob (its automatic knob is "<task>_tolerance")
 TASK_KNOBS = {"scale": "width_factor", "prune": "sparsity", "quantize": "weight_bits"}
 
 

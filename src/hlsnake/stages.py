@@ -27,6 +27,8 @@ METRICS_FILE = "metrics.json"
 LAYERS_FILE = "layers.json"
 WEIGHTS_FILE = "weights.npz"
 RESOURCES_FILE = "resources.json"
+CANDIDATES_FILE = "candidates.csv"
+SCRATCH_DIR = "candidates"  # the hls4ml projects of an automatic step's candidates, removed at its end
 PACKAGES = (
     "hlsnake", "tensorflow", "tf-keras", "qkeras", "tensorflow-model-optimization", "hls4ml", "da4ml",
     "snakemake", "numpy", "scikit-learn", "pandas", "h5py",
@@ -151,7 +153,7 @@ def _quantize(parent, split, knobs: dict, sections: dict, out_dir: Path):
 
     if "tolerance" in knobs:
         model, wbits, abits, precisions, record = quantize.auto_quantize(
-            parent, split, knobs["tolerance"], sections["quantize"], sections["hls"], out_dir / "candidates", log=_log
+            parent, split, knobs["tolerance"], sections["quantize"], sections["hls"], out_dir / SCRATCH_DIR, log=_log
         )
     else:
         wbits, abits, record = knobs["weight_bits"], knobs["activation_bits"], None
@@ -162,7 +164,12 @@ def _quantize(parent, split, knobs: dict, sections: dict, out_dir: Path):
 # task -> runner(parent model, split, knobs of the step, config sections, out_dir)
 #   -> (model, realised parameters, candidate log or None)
 MODEL_STEPS = {"scale": _scale, "prune": _prune, "quantize": _quantize}
-CANDIDATES_FILE = "candidates.csv"
+
+
+def _write_candidates(record, out_dir: Path) -> None:
+    """An automatic step's candidate log; its scratch hls4ml projects are removed."""
+    record.write(out_dir / CANDIDATES_FILE)
+    shutil.rmtree(out_dir / SCRATCH_DIR, ignore_errors=True)
 
 
 def model_step(
@@ -186,14 +193,13 @@ def model_step(
     model, realised, record = MODEL_STEPS[task](parent, split, knobs, sections, out_dir)
     extra = {"knobs": knobs}
     if record is not None:
-        record.write(out_dir / CANDIDATES_FILE)
+        _write_candidates(record, out_dir)
         extra.update(
             candidates=len(record.rows),
             baseline_val_accuracy=record.baseline,
             tolerance=record.tolerance,
             within_tolerance=bool(record.within_tolerance),
         )
-        shutil.rmtree(out_dir / "candidates", ignore_errors=True)  # scratch hls4ml projects
     return _save_model_stage(model, split, out_dir, task, realised, extra, {**sections, "seed": seed}, start)
 
 
@@ -212,9 +218,8 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
     knobs = {**knobs, "io_type": knobs.get("io_type", hls_cfg.get("io_type"))}
     precisions, extra = None, {}
     if "tolerance" in knobs:  # automatic mode: narrow the data types under the tolerance
-        precisions, record = hls.auto_precision(model, split, hls_cfg, knobs, knobs["tolerance"], out_dir / "candidates", log=_log)
-        record.write(out_dir / CANDIDATES_FILE)
-        shutil.rmtree(out_dir / "candidates", ignore_errors=True)
+        precisions, record = hls.auto_precision(model, split, hls_cfg, knobs, knobs["tolerance"], out_dir / SCRATCH_DIR, log=_log)
+        _write_candidates(record, out_dir)
         extra = {"precisions": precisions, "candidates": len(record.rows), "baseline_val_accuracy": record.baseline}
     hls_model, notes = hls.convert(model, str(out_dir / "prj"), hls_cfg, knobs, precisions)
     hls.compile_model(hls_model)
@@ -291,9 +296,8 @@ def reduce(branch_paths: list[str], objective: str, out_dir) -> dict:
     from . import expressions
     from .designs import parse_design_path
     from .fileio import write_csv
-    from .report import REALISED, decision_values, design_row
-
     from .failures import DesignFailed
+    from .report import REALISED, decision_values, design_row
 
     out_dir = Path(out_dir)
     rows = [design_row(parse_design_path(path)) for path in branch_paths]
