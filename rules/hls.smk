@@ -1,19 +1,24 @@
 rule hls_convert:
-    """hls4ml project, compiled with g++; its bit-accurate test accuracy is the design's accuracy."""
+    """hls4ml project and its bit-accurate test accuracy: the design's accuracy."""
     input:
-        model="{parent}/model.h5",
+        model=f"{{parent}}/{MODEL}",
         data=lambda w: data_file(w.parent),
     output:
-        metrics="{parent}/hls_rf{rf}_{strategy}_{io}/metrics.json",
-        layers="{parent}/hls_rf{rf}_{strategy}_{io}/layers.json",
-        weights="{parent}/hls_rf{rf}_{strategy}_{io}/weights.npz",
-        project=directory("{parent}/hls_rf{rf}_{strategy}_{io}/prj"),
-    params:
-        hls=project_hls_settings(config["hls"]),
+        metrics=f"{{parent}}/{{step}}/{METRICS}",
+        layers=f"{{parent}}/{{step}}/{artifacts.LAYERS_FILE}",
+        weights=f"{{parent}}/{{step}}/{artifacts.WEIGHTS_FILE}",
+        project=directory(f"{{parent}}/{{step}}/{artifacts.PROJECT_DIR}"),
+    log:
+        job_log("{parent}/{step}"),
+    wildcard_constraints:
+        step=FIXED_HLS_STEP,
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=per_attempt(4000),
-        runtime=per_attempt(60),
+        **step_resources(automatic=False),
+    params:
+        hls=lambda w: step_sections(w.step, automatic=False)["hls"],
     script:
         "../scripts/hls_convert.py"
 
@@ -21,19 +26,24 @@ rule hls_convert:
 rule hls_convert_auto:
     """As hls_convert, with the data types narrowed under the tolerance in the directory name."""
     input:
-        model="{parent}/model.h5",
+        model=f"{{parent}}/{MODEL}",
         data=lambda w: data_file(w.parent),
     output:
-        metrics="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/metrics.json",
-        layers="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/layers.json",
-        weights="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/weights.npz",
-        candidates="{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/candidates.csv",
-        project=directory("{parent}/hls_rf{rf}_{strategy}_{io}_a{tolerance}/prj"),
-    params:
-        hls=project_hls_settings(config["hls"]),
+        metrics=f"{{parent}}/{{step}}/{METRICS}",
+        layers=f"{{parent}}/{{step}}/{artifacts.LAYERS_FILE}",
+        weights=f"{{parent}}/{{step}}/{artifacts.WEIGHTS_FILE}",
+        candidates=f"{{parent}}/{{step}}/{artifacts.CANDIDATES_FILE}",
+        project=directory(f"{{parent}}/{{step}}/{artifacts.PROJECT_DIR}"),
+    log:
+        job_log("{parent}/{step}"),
+    wildcard_constraints:
+        step=AUTO_HLS_STEP,
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=per_attempt(4000),
-        runtime=per_attempt(600),
+        **step_resources(automatic=True),
+    params:
+        hls=lambda w: step_sections(w.step, automatic=True)["hls"],
     script:
         "../scripts/hls_convert.py"

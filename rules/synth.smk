@@ -1,22 +1,22 @@
-def _synth_minutes(wildcards):
-    """The estimator takes seconds; a tool may take synth.timeout per run (Yosys: the RTL
-    simulation, then the synthesis; vendor HLS: the C synthesis)."""
-    return 10 if wildcards.backend == "estimate" else 15 + 2 * int(config["synth"]["timeout"]) // 60
-
-
 rule csynth:
-    """Resources and latency of an hls4ml design from the configured backend."""
+    """Resources and latency of an hls4ml design from the backend its directory names."""
     input:
-        layers="{hlsdir}/layers.json",
-        weights="{hlsdir}/weights.npz",
+        layers=f"{{hlsdir}}/{artifacts.LAYERS_FILE}",
+        weights=f"{{hlsdir}}/{artifacts.WEIGHTS_FILE}",
         data=lambda w: data_file(w.hlsdir),
     output:
-        "{hlsdir}/synth_{backend}/resources.json",
+        f"{{hlsdir}}/synth_{{backend}}/{artifacts.RESOURCES_FILE}",
+    log:
+        job_log("{hlsdir}/synth_{backend}"),
+    wildcard_constraints:
+        backend=SYNTH_BACKEND,
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=per_attempt(lambda w: 2000 if w.backend == "estimate" else 16000),
+        runtime=per_attempt(synth_minutes),
     params:
         hls=config["hls"],
         synth=lambda w: synth_settings(config["synth"], w.backend),
-    resources:
-        mem_mb=per_attempt(lambda w: 2000 if w.backend == "estimate" else 16000),
-        runtime=per_attempt(_synth_minutes),
     script:
         "../scripts/csynth.py"

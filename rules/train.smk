@@ -3,15 +3,19 @@ rule train:
     input:
         data=f"{RESULTS}/{{dataset}}/data/split.npz",
     output:
-        model=f"{RESULTS}/{{dataset}}/{{model}}/train/model.h5",
-        metrics=f"{RESULTS}/{{dataset}}/{{model}}/train/metrics.json",
-    params:
-        model=config["model"],
-        fit=config["train"],
-        seed=config["seed"],
+        model=f"{RESULTS}/{{dataset}}/{{model}}/train/{MODEL}",
+        metrics=f"{RESULTS}/{{dataset}}/{{model}}/train/{METRICS}",
+    log:
+        job_log(f"{RESULTS}/{{dataset}}/{{model}}/train"),
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(120),
+    params:
+        model=config["model"],
+        fit=config["train"],
+        seed=config["seed"],
     script:
         "../scripts/train.py"

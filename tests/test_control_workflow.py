@@ -77,7 +77,7 @@ def test_failed_designs_are_rows_and_never_win_a_reduce(finished, tmp_path):
     it) is a summary row with its reason, and a reduce skips it."""
     import shutil
 
-    from hlsnake import failures, report, stages
+    from hlsnake import artifacts, report, results, stages
     from hlsnake.designs import parse_design_path
 
     workdir, _ = finished
@@ -86,10 +86,10 @@ def test_failed_designs_are_rows_and_never_win_a_reduce(finished, tmp_path):
     ok = parse_design_path(str(root / "prune_s0.50/hls_rf1_latency_parallel/synth_estimate"))
     bad = parse_design_path(str(root / "prune_s0.90/hls_rf1_latency_parallel/synth_estimate"))
     record = {"status": "failed", "stage": "prune_s0.90", "failed_stage": "prune_s0.90", "reason": "FloatingPointError: loss became nan"}
-    failures.write_failure([root / "prune_s0.90/metrics.json", root / "prune_s0.90/model.h5"], record)
-    row = report.design_row(bad)
+    artifacts.write_failure([root / "prune_s0.90/metrics.json", root / "prune_s0.90/model.h5"], record)
+    row = results.design_row(bad)
     assert row["status"] == "failed" and "loss became nan" in row["reason"]
-    frame = report.summarise([ok, bad])
+    frame = report.summary_frame([ok, bad])
     assert frame["pareto"].tolist() == [True, False]
     metrics = stages.reduce([bad.path, ok.path], "accuracy", tmp_path / "reduce_test")
     assert metrics["reduce"]["chosen"] == ok.path

@@ -5,13 +5,14 @@ import pytest
 from hlsnake import config as cfg
 from hlsnake.flows import config_designs
 from hlsnake.designs import (
-    STEP_KINDS,
     Design,
     Step,
     hls_stage_regex,
     model_stage_regex,
     parse_design_path,
+    segment_regex,
 )
+from hlsnake.tasks import HLS, MODEL_STEP, TASKS
 
 
 def test_step_dirnames_have_fixed_decimals():
@@ -68,8 +69,27 @@ def test_grid_expands_to_shared_prefixes():
 
 
 def test_every_task_has_one_prefix():
-    prefixes = [kind.prefix for kind in STEP_KINDS.values()]
+    prefixes = [task.prefix for task in TASKS.values()]
     assert len(prefixes) == len(set(prefixes))
+
+
+@pytest.mark.parametrize(
+    "stage, automatic, name, matches",
+    [
+        (MODEL_STEP, False, "prune_s0.50", True),
+        (MODEL_STEP, False, "quant_w6-4_a6", True),
+        (MODEL_STEP, False, "prune_a0.0200", False),
+        (MODEL_STEP, True, "prune_a0.0200", True),
+        (MODEL_STEP, True, "quant_w6_a6", False),
+        (MODEL_STEP, False, "reduce_0123abcd", False),  # a control stage has a rule of its own
+        (HLS, False, "hls_rf4-2_resource_stream", True),
+        (HLS, False, "hls_rf1_latency_parallel_a0.0100", False),
+        (HLS, True, "hls_rf1_latency_parallel_a0.0100", True),
+        (HLS, True, "hls_rf1_latency_parallel", False),
+    ],
+)
+def test_rule_constraints_come_from_the_registry(stage, automatic, name, matches):
+    assert bool(re.fullmatch(segment_regex(stage, automatic), name)) is matches
 
 
 def test_absolute_paths_round_trip():

@@ -13,7 +13,7 @@ import yaml
 
 from conftest import run_workflow, tiny_config
 from hlsnake import config as hlsnake_config
-from hlsnake import failures, search, space, trials
+from hlsnake import artifacts, failures, samplers, search, space, trials
 from hlsnake.designs import parse_design_path
 
 
@@ -88,7 +88,7 @@ def test_config_errors_name_the_key(section, key):
 def test_nested_command_line_values_are_read_as_numbers():
     # snakemake --config 'search={budget: 60, score: {accuracy_floor: 0.9}}' gives strings
     cfg = validated(budget="60", batch="null", score={"accuracy_floor": "0.9"})
-    assert cfg["search"]["budget"] == 60 and cfg["search"]["batch"] is None
+    assert cfg["search"]["budget"] == 60 and cfg["search"]["batch"] == 1  # null: the cores of the run (one here)
     assert cfg["search"]["score"]["accuracy_floor"] == 0.9
 
 
@@ -109,12 +109,14 @@ def _space_and_paths():
     return space.Space.from_config(cfg), (lambda point: space.design(cfg, point).path)
 
 
-def _propose(s, design_of, finished, n=4, seed=7, round=0, startup=4):
-    return search.propose(s, finished, n, seed=seed, round=round, startup=startup, retries=10, design_of=design_of)
+def _propose(s, design_of, finished, n=4, seed=7, round=0, startup=4, sampler="tpe"):
+    rng = np.random.default_rng([seed, round])
+    settings = {"startup": startup, "retries": 10}
+    return samplers.sampler(sampler).propose(s, finished, n, rng=rng, design_of=design_of, settings=settings)
 
 
 def _finish(proposals, losses):
-    return [search.Finished(p["point"], p["design"], loss) for p, loss in zip(proposals, losses)]
+    return [samplers.Finished(p["point"], p["design"], loss) for p, loss in zip(proposals, losses)]
 
 
 def test_proposals_are_deterministic_for_a_seed():
@@ -162,22 +164,40 @@ def test_a_repeated_proposal_falls_back_to_the_nearest_untried_design():
     s, design_of = _space_and_paths()
     wanted = {"sparsity": 0.5, "weight_bits": 6, "reuse_factor": 2}
     tried = {design_of(p) for p in s.points() if p["weight_bits"] == 6 or p["sparsity"] < 0.3}
-    near = search.untried_near(s, wanted, np.random.default_rng(0), tried, design_of)
+    near = samplers.untried_near(s, wanted, np.random.default_rng(0), tried, design_of)
     # one weight-bit step away beats any other move; the reuse factor is kept
     assert near["sparsity"] == 0.5 and near["weight_bits"] in (5, 7) and near["reuse_factor"] == 2
-    assert search.untried_near(s, wanted, np.random.default_rng(0), {design_of(p) for p in s.points()}, design_of) is None
+    assert samplers.untried_near(s, wanted, np.random.default_rng(0), {design_of(p) for p in s.points()}, design_of) is None
 
 
 def test_a_round_proposes_up_to_the_budget_and_numbers_its_trials(tmp_path):
     cfg = validated(space=SPACE, budget=5, batch=4, startup=2)
-    first = search.propose_round([], tmp_path / "p0.json", 0, cfg)
+    first = search.propose_round([], tmp_path / "search/round0/proposals.json", 0, cfg)
     assert [p["trial"] for p in first["proposals"]] == [0, 1, 2, 3]
     rows = [{"trial": p["trial"], "round": 0, "point": json.dumps(p["point"]), "design": p["design"], "status": "ok",
              "accuracy": 0.95, "val_accuracy": 0.95, "DSP": 10, "LUT": 1000, "FF": 10, "latency_cycles": 10}
             for p in first["proposals"]]
     pd.DataFrame(rows).to_csv(tmp_path / "r0.csv", index=False)
-    second = search.propose_round([tmp_path / "r0.csv"], tmp_path / "p1.json", 1, cfg)
+    second = search.propose_round([tmp_path / "r0.csv"], tmp_path / "search/round1/proposals.json", 1, cfg)
     assert [p["trial"] for p in second["proposals"]] == [4] and second["requested"] == 1
+    assert first["proposals"][2]["origin"].startswith("tpe") or first["proposals"][2]["origin"] == "random start"
+
+
+def test_the_random_study_draws_its_own_points_in_the_same_rounds(tmp_path):
+    cfg = validated(space=SPACE, budget=5, batch=4, startup=2)
+    tpe = search.propose_round([], tmp_path / "search/round0/proposals.json", 0, cfg)
+    rand = search.propose_round([], tmp_path / "random/round0/proposals.json", 0, cfg)
+    assert [p["trial"] for p in rand["proposals"]] == [0, 1, 2, 3]
+    assert {p["origin"] for p in rand["proposals"]} == {"random"}
+    assert [p["design"] for p in rand["proposals"]] != [p["design"] for p in tpe["proposals"]]
+    assert len({p["design"] for p in rand["proposals"]}) == 4  # never a design twice
+
+
+def test_random_points_cover_the_space_uniformly():
+    s, design_of = _space_and_paths()
+    points = _propose(s, design_of, [], n=200, sampler="random")
+    counts = collections.Counter(p["point"]["reuse_factor"] for p in points)
+    assert len(points) == 200 and min(counts.values()) > 200 / len(counts) / 2
 
 
 # -- scores and tables --------------------------------------------------------------------
@@ -236,13 +256,13 @@ def test_a_design_failure_is_recorded_and_passed_on(tmp_path):
         raise FloatingPointError("training diverged: loss became nan at epoch 1")
 
     failures.run_stage(_job(tmp_path, "prune_s0.90"), diverge)
-    record = failures.stage_failure(tmp_path / "prune_s0.90")
+    record = artifacts.stage_failure(tmp_path / "prune_s0.90")
     assert record["failed_stage"] == "prune_s0.90" and "nan" in record["reason"]
     assert (tmp_path / "prune_s0.90" / "model.h5").stat().st_size == 0
 
     ran = []
     failures.run_stage(_job(tmp_path, "quant_w4_a4", [tmp_path / "prune_s0.90" / "model.h5"]), lambda: ran.append(1))
-    assert not ran and failures.stage_failure(tmp_path / "quant_w4_a4")["failed_stage"] == "prune_s0.90"
+    assert not ran and artifacts.stage_failure(tmp_path / "quant_w4_a4")["failed_stage"] == "prune_s0.90"
 
 
 def test_a_bug_is_not_a_design_failure(tmp_path):
@@ -356,14 +376,14 @@ def test_a_bad_search_section_stops_before_any_work(tmp_path):
 
 def test_space_searches_tolerances_and_task_orders():
     from hlsnake.config import ConfigError, validate
-    from hlsnake.space import Space, design, grid
+    from hlsnake.space import design
 
     config = validate({"search": {"space": {
         "prune_tolerance": {"choices": [0.01, 0.02]},
         "quantize_tolerance": {"choices": [0.005]},
         "order": {"choices": ["prune>quantize", "quantize>prune"]},
     }}})
-    designs = [d.path for _, d in grid(config, Space.from_config(config))]
+    designs = [p["design"] for p in search.grid(config)]
     assert len(designs) == 4
     assert "results/digits/mlp/train/quant_a0.0050/prune_a0.0200/hls_rf1_latency_parallel/synth_estimate" in designs
     point = {"scale_tolerance": 0.005, "sparsity": 0.5, "order": "prune>scale"}

@@ -157,7 +157,7 @@ def test_auto_precision_logs_a_failed_build_and_goes_on(problem, tmp_path, monke
 
 
 def test_auto_quantize_that_misses_its_tolerance_says_so_up_to_the_summary(problem, tmp_path):  # noqa: F811
-    from hlsnake import report, stages
+    from hlsnake import results, stages
     from hlsnake.designs import parse_design_path
 
     split, model = problem
@@ -174,7 +174,7 @@ def test_auto_quantize_that_misses_its_tolerance_says_so_up_to_the_summary(probl
     hls_dir = quant / "hls_rf1_latency_parallel"
     stages.hls_convert(split.path, quant, hls_dir, HLS, {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"})
     stages.csynth(hls_dir, hls_dir / "synth_estimate/resources.json", "estimate", HLS, {}, split.path)
-    row = report.design_row(parse_design_path(str(hls_dir / "synth_estimate")))
+    row = results.design_row(parse_design_path(str(hls_dir / "synth_estimate")))
     assert row["status"] == "ok" and row["within_tolerance"] is False
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from . import data, synth
 from .flows import config_flows
+from .modelspec import layer_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -91,8 +92,10 @@ def load_schema(path=None) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def validate(raw: dict | None, schema_path=None, check_files: bool = True) -> dict:
-    """Return the config with defaults filled in, or raise :class:`ConfigError`."""
+def validate(raw: dict | None, schema_path=None, check_files: bool = True, cores: int = 1) -> dict:
+    """Return the config with defaults filled in, or raise :class:`ConfigError`.
+
+    ``search.batch: null`` becomes ``cores`` (the number of cores of the run)."""
     config = copy.deepcopy(dict(raw or {}))
     schema = load_schema(schema_path)
     _SCHEMA_CACHE["schema"] = schema
@@ -102,6 +105,7 @@ def validate(raw: dict | None, schema_path=None, check_files: bool = True) -> di
     if errors:
         raise ConfigError("\n".join(dict.fromkeys(_describe(e) for e in errors)))
     _check_semantics(config, check_files)
+    config["search"]["batch"] = config["search"]["batch"] or int(cores)
     return _sorted_keys(config)
 
 
@@ -224,15 +228,8 @@ def _check_quantize(config: dict) -> None:
 
 
 def _check_bits(bits, count: int, key: str) -> None:
-    if isinstance(bits, list) and len(bits) != count:
+    if isinstance(bits, (list, tuple)) and len(bits) != count:
         raise ConfigError(f"{key}: {len(bits)} per-layer widths given, but the model has {count} such layers")
-
-
-def layer_counts(model: dict) -> tuple[int, int]:
-    """(layers with weights, hidden activations) of a model spec, without building it."""
-    hidden = len(model["hidden"])
-    convs = len(model["filters"]) if model["type"] == "cnn" else 0
-    return convs + hidden + 1, convs + hidden
 
 
 def _check_designs(config: dict) -> None:

@@ -21,9 +21,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .fileio import read_json, write_json
-
-RECORD_FILES = ("metrics.json", "resources.json")  # where a stage keeps its record
+from .artifacts import LOG_FILE, failure_record, stage_failure, write_failure
+from .joblog import announce, log
 
 
 class DesignFailed(RuntimeError):
@@ -46,38 +45,6 @@ def _raised_in(exc: BaseException, package: str) -> bool:
     return bool(frames) and f"/{package}/" in frames[-1].filename.replace("\\", "/")
 
 
-def stage_failure(stage_dir) -> dict | None:
-    """The failure record of a stage directory, or None when it did not fail."""
-    for name in RECORD_FILES:
-        path = Path(stage_dir) / name
-        if path.is_file() and path.stat().st_size:
-            record = read_json(path)
-            if isinstance(record, dict) and record.get("status") == "failed":
-                return record
-    return None
-
-
-def design_failure(design) -> dict | None:
-    """The record of the first failed stage of a design (a ``designs.Design``), or None."""
-    for stage in design.stage_paths()[1:]:
-        record = stage_failure(stage)
-        if record:
-            return record
-    return None
-
-
-def write_failure(outputs, record: dict) -> None:
-    """The record into every JSON output; empty placeholders for the others."""
-    for out in map(Path, outputs):
-        if out.suffix == ".json":
-            write_json(out, record)
-        elif out.suffix:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(b"")  # an empty model.h5 or weights.npz: unusable by design
-        else:
-            out.mkdir(parents=True, exist_ok=True)  # a directory output (e.g. the hls4ml project)
-
-
 def run_stage(snakemake, work, *args, **kwargs):
     """Run a design stage's ``work`` in a rule script; record a design failure instead of raising.
 
@@ -89,8 +56,8 @@ def run_stage(snakemake, work, *args, **kwargs):
     for parent in dict.fromkeys(Path(p).parent for p in snakemake.input):
         upstream = stage_failure(parent)
         if upstream:
-            write_failure(outputs, _record(stage, upstream["failed_stage"], upstream["reason"], 0.0))
-            print(f"{stage}: not built, stage {upstream['failed_stage']} failed: {upstream['reason']}", flush=True)
+            write_failure(outputs, failure_record(stage, upstream["failed_stage"], upstream["reason"], 0.0))
+            log(f"{stage}: not built, stage {upstream['failed_stage']} failed: {upstream['reason']}")
             return None
     return run_recorded(snakemake, work, *args, **kwargs)
 
@@ -106,12 +73,11 @@ def run_recorded(snakemake, work, *args, **kwargs):
     except Exception as exc:
         if not is_design_failure(exc):
             raise
-        traceback.print_exc()
         reason = f"{type(exc).__name__}: {exc}".strip()
-        write_failure(outputs, _record(stage, stage, reason, time.time() - start))
-        print(f"{stage}: design failure recorded: {reason}", flush=True)
+        stage_log = Path(outputs[0]).parent / LOG_FILE
+        stage_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(stage_log, "a") as out:  # the whole story in the job's log, one line on the terminal
+            traceback.print_exc(file=out)
+        write_failure(outputs, failure_record(stage, stage, reason, time.time() - start))
+        announce(f"{stage}: design failure recorded: {reason.splitlines()[0]} (details: {stage_log})")
         return None
-
-
-def _record(stage: str, failed_stage: str, reason: str, seconds: float) -> dict:
-    return {"status": "failed", "stage": stage, "failed_stage": failed_stage, "reason": reason, "seconds": seconds}

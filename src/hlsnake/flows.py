@@ -19,11 +19,11 @@ A flow is a list of items run in order:
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from dataclasses import dataclass, field, replace
 
 from .designs import Design, Step, design_of, finish, flow_item, make_step
+from .space import Space, point_flow
 
 
 @dataclass(frozen=True)
@@ -138,21 +138,12 @@ def add_flow(config: dict, flow: list, plan: Plan) -> None:
         plan.add(final)
 
 
-def grid_flows(grid: dict) -> list[list[dict]]:
-    """The flows of a grid: prune (when sparsity > 0) -> quantize (when bits given) -> hls."""
-    flows = []
-    activation_bits = grid.get("activation_bits") or [None]
-    for sparsity, wbits, abits, rf in itertools.product(
-        grid["sparsity"], grid["weight_bits"], activation_bits, grid["reuse_factor"]
-    ):
-        flow: list[dict] = []
-        if sparsity:
-            flow.append({"prune": {"sparsity": sparsity}})
-        if wbits is not None:
-            flow.append({"quantize": {"weight_bits": wbits, "activation_bits": abits if abits is not None else wbits}})
-        flow.append({"hls": {"reuse_factor": rf}})
-        flows.append(flow)
-    return flows
+def grid_flows(config: dict) -> list[list[dict]]:
+    """The flows of ``designs.grid``: every combination of its values, as a point of a search
+    space is a flow (prune when sparsity > 0, quantize when bits are given, then hls)."""
+    grid = {name: {"choices": values} for name, values in config["designs"]["grid"].items() if values is not None}
+    space = Space.from_spec(grid, config["model"], "designs.grid")
+    return [point_flow(point) for point in space.points()]
 
 
 def config_flows(config: dict) -> list[list]:
@@ -162,7 +153,7 @@ def config_flows(config: dict) -> list[list]:
     if spec.get("baseline", True):
         flows.append([])
     if spec.get("grid"):
-        flows.extend(grid_flows(spec["grid"]))
+        flows.extend(grid_flows(config))
     if config.get("flow"):
         flows.append(config["flow"])
     flows.extend(spec.get("flows") or [])

@@ -16,66 +16,44 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from .designs import Design, dataset_tag, flow_steps
+from .designs import Design, design_of, flow_steps
+from .modelspec import layer_counts
+from .tasks import MODEL_STEP, TASKS, KnobKind, of_stage
 
 
 class SpaceError(ValueError):
     """An invalid search space; the message names the config key."""
 
 
-@dataclass(frozen=True)
-class KnobKind:
-    kind: type  # float, int or str
-    layers: str | None = None  # "weight" / "activation": may be one value per such layer
-    none_means: str | None = None  # what a null choice means, when allowed
-    decimals: int = 2  # floats: the decimals of their directory names
+def _knob_kinds() -> dict[str, KnobKind]:
+    """The knobs a space may have: each task's own knobs (its registry entry), the
+    tolerance of each automatic model task, and the order of the model tasks (e.g.
+    ``"quantize>prune"``). Their schema: workflow/schemas/config.schema.yaml, search.space."""
+    kinds = {kind.name: kind for task in TASKS.values() for kind in task.knobs}
+    for task in of_stage(MODEL_STEP):
+        if task.automatic:
+            kinds[f"{task.name}_tolerance"] = KnobKind(f"{task.name}_tolerance", float, decimals=4)
+    kinds["order"] = KnobKind("order", str)
+    return kinds
 
 
-# The knobs a space may have (their schema: workflow/schemas/config.schema.yaml,
-# search.space); point_flow turns them into steps.
-KNOBS = {
-    "sparsity": KnobKind(float),  # 0 means no prune step
-    "weight_bits": KnobKind(int, layers="weight", none_means="no quantize step"),
-    "activation_bits": KnobKind(int, layers="activation"),  # absent/null: the weight bits
-    "reuse_factor": KnobKind(int),
-    "strategy": KnobKind(str),
-    "io_type": KnobKind(str),
-    "width_factor": KnobKind(float),  # 1 means no scale step
-    # automatic tasks: the task searches its own knob under this tolerance
-    "scale_tolerance": KnobKind(float, decimals=4),
-    "prune_tolerance": KnobKind(float, decimals=4),
-    "quantize_tolerance": KnobKind(float, decimals=4),
-    "order": KnobKind(str),  # e.g. "quantize>prune": the order of the model tasks
-}
-MODEL_TASK_ORDER = ("scale", "prune", "quantize")  # when the space has no order knob
-# task -> its fixed knob (its automatic knob is "<task>_tolerance")
-TASK_KNOBS = {"scale": "width_factor", "prune": "sparsity", "quantize": "weight_bits"}
-
-
-def _model_step(task: str, point: dict) -> dict | None:
-    """The step of one model task at a point, or None when the point leaves it out."""
-    tolerance = point.get(f"{task}_tolerance")
-    if tolerance is not None:
-        return {task: {"tolerance": tolerance}}
-    value = point.get(TASK_KNOBS[task])
-    if task == "scale" and value not in (None, 1.0):
-        return {"scale": {"width_factor": value}}
-    if task == "prune" and value:
-        return {"prune": {"sparsity": value}}
-    if task == "quantize" and value is not None:
-        abits = point.get("activation_bits")
-        return {"quantize": {"weight_bits": value, "activation_bits": abits if abits is not None else value}}
-    return None
+KNOBS = _knob_kinds()
+MODEL_TASK_ORDER = tuple(task.name for task in of_stage(MODEL_STEP))  # when the space has no order knob
 
 
 def point_flow(point: dict) -> list[dict]:
     """The design flow of a point: its model tasks in the point's order (``order`` knob,
     else scale -> prune -> quantize), each automatic when its tolerance is a knob, fixed
-    when its own knob is (sparsity 0, width factor 1 or null bits leave the task out),
-    then hls with the point's hls knobs."""
+    when its own knob is (each task says which values leave it out: sparsity 0, width
+    factor 1, null bits), then hls with the point's hls knobs."""
     order = point["order"].split(">") if point.get("order") else MODEL_TASK_ORDER
-    flow = [step for task in order if (step := _model_step(task, point)) is not None]
-    flow.append({"hls": {k: point[k] for k in ("reuse_factor", "strategy", "io_type") if k in point}})
+    flow = []
+    for name in order:
+        tolerance = point.get(f"{name}_tolerance")
+        knobs = {"tolerance": tolerance} if tolerance is not None else TASKS[name].from_point(point)
+        if knobs is not None:
+            flow.append({name: knobs})
+    flow.append({"hls": TASKS["hls"].from_point(point)})
     return flow
 
 
@@ -108,26 +86,30 @@ class Space:
 
     @classmethod
     def from_config(cls, config: dict) -> "Space":
-        from .config import layer_counts
+        return cls.from_spec(config["search"]["space"], config["model"], "search.space")
 
-        spec = config["search"]["space"]
-        counts = dict(zip(("weight", "activation"), layer_counts(config["model"])))
+    @classmethod
+    def from_spec(cls, spec: dict, model: dict, key: str) -> "Space":
+        """The space of ``spec`` (knob -> range or choices) for the network of ``model``;
+        ``key`` is the config key of ``spec``, for messages."""
+        counts = dict(zip(("weight", "activation"), layer_counts(model)))
         knobs = []
         for name, kind in KNOBS.items():
             if spec.get(name) is not None:
-                knobs.append(_knob(name, kind, spec[name], counts))
-        for task, fixed in TASK_KNOBS.items():
-            if spec.get(fixed) is not None and spec.get(f"{task}_tolerance") is not None:
+                knobs.append(_knob(name, kind, spec[name], counts, key))
+        for task in of_stage(MODEL_STEP):
+            fixed = next((k.name for k in task.knobs if spec.get(k.name) is not None), None)
+            if fixed and spec.get(f"{task.name}_tolerance") is not None:
                 raise SpaceError(
-                    f"search.space.{task}_tolerance: the {task} task is either fixed ({fixed}) or automatic "
-                    f"({task}_tolerance), not both"
+                    f"{key}.{task.name}_tolerance: the {task.name} task is either fixed ({fixed}) or automatic "
+                    f"({task.name}_tolerance), not both"
                 )
         if spec.get("activation_bits") is not None and spec.get("weight_bits") is None:
-            raise SpaceError("search.space.activation_bits: searched activation bits need search.space.weight_bits too")
+            raise SpaceError(f"{key}.activation_bits: searched activation bits need {key}.weight_bits too")
         wbits = next((k for k in knobs if k.name == "weight_bits"), None)
         if wbits and wbits.layers and spec.get("activation_bits") is None:
             raise SpaceError(
-                "search.space.activation_bits: weight_bits is per layer, so give the activation bits "
+                f"{key}.activation_bits: weight_bits is per layer, so give the activation bits "
                 f"explicitly (the model has {counts['activation']} hidden activations)"
             )
         return cls(tuple(knobs))
@@ -189,28 +171,14 @@ class Space:
 
 def design(config: dict, point: dict) -> Design:
     """The design (a workflow path) of a point of the space."""
-    return Design(
-        results=config["results"],
-        dataset=dataset_tag(config),
-        model=config["model"]["name"],
-        steps=flow_steps(config, point_flow(point)),
-    )
-
-
-def grid(config: dict, space: Space) -> list[tuple[dict, Design]]:
-    """Every distinct design of the space, with the first point that gives it."""
-    seen: dict[str, tuple[dict, Design]] = {}
-    for point in space.points():
-        d = design(config, point)
-        seen.setdefault(d.path, (point, d))
-    return list(seen.values())
+    return design_of(config, flow_steps(config, point_flow(point)))
 
 
 # -- reading the config ------------------------------------------------------------------
 
 
-def _knob(name: str, kind: KnobKind, spec: dict, counts: dict) -> Knob:
-    key = f"search.space.{name}"
+def _knob(name: str, kind: KnobKind, spec: dict, counts: dict, space_key: str) -> Knob:
+    key = f"{space_key}.{name}"
     layers = 0
     if spec.get("per_layer"):
         if not kind.layers:
@@ -240,6 +208,8 @@ def _canonical(value, kind: KnobKind, key: str):
     """One spelling per value: a point never gets two directories (0.3 vs 0.30000000000000004)."""
     if value is None:
         return None
+    if isinstance(value, (list, tuple)) and kind.layers:  # one choice of widths per layer (designs.grid)
+        return tuple(_canonical(v, kind, key) for v in value)
     if kind.kind is float:
         rounded = round(float(value), kind.decimals)
         if abs(rounded - float(value)) > 1e-9:

@@ -23,17 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import failures
+from .artifacts import stage_seconds
 from .designs import Design, parse_design_path
-from .fileio import atomic_path, read_json, write_csv, write_json
+from .fileio import read_json, write_csv, write_json
 from .pareto import hypervolume, non_dominated
+from .plotting import pyplot, save, symlog_if_wide
+from .results import design_failure, design_row
+from .vocabulary import FRONT_PLOTS, MEASURED, SEARCH_OBJECTIVES, senses
 
-OBJECTIVES = {"accuracy": "max", "DSP": "min", "LUT": "min", "FF": "min", "latency_cycles": "min"}
-RESOURCES = ("DSP", "LUT", "FF", "latency_cycles")
-MEASURED = ("accuracy", "keras_accuracy", "val_accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
 ACCURACY_SOURCE = "hls4ml C simulation (bit-accurate), test split"
 INFEASIBLE_LOSS = 1e6  # TPE loss of a design below the accuracy floor: after every feasible one
-FRONT_PLOTS = ("DSP", "LUT", "latency_cycles")
 # text columns of the result tables (read back as text: "0.10" stays "0.10")
 TEXT_COLUMNS = ("design", "label", "point", "origin", "status", "failed_stage", "reason", "accuracy_source", "resource_source")
 
@@ -43,10 +42,8 @@ TEXT_COLUMNS = ("design", "label", "point", "origin", "status", "failed_stage", 
 
 def result_row(design: Design) -> dict:
     """What a finished (or failed) design measured, with the source of each number."""
-    from .report import design_row
-
     row = {"design": design.path, "label": design.label, "stage_seconds": _stage_seconds(design)}
-    failure = failures.design_failure(design)
+    failure = design_failure(design)
     if failure:
         return {**row, "status": "failed", "failed_stage": failure["failed_stage"], "reason": failure["reason"]}
     measured = design_row(design)
@@ -56,13 +53,7 @@ def result_row(design: Design) -> dict:
 
 def _stage_seconds(design: Design) -> float:
     """Compute time of the design's stages after training (a shared stage counts in each design)."""
-    total = 0.0
-    for stage in design.stage_paths()[1:]:
-        for name in failures.RECORD_FILES:
-            path = Path(stage) / name
-            if path.is_file() and path.stat().st_size:
-                total += float(read_json(path).get("seconds") or 0.0)
-    return round(total, 2)
+    return round(sum(stage_seconds(stage) for stage in design.stage_paths()[1:]), 2)
 
 
 def evaluate(proposals_path, out_path) -> pd.DataFrame:
@@ -137,11 +128,11 @@ def scored(frame: pd.DataFrame, score: dict) -> pd.DataFrame:
 # -- front and hypervolume ----------------------------------------------------------------
 
 
-def front_mask(frame: pd.DataFrame, objectives=tuple(OBJECTIVES)) -> np.ndarray:
+def front_mask(frame: pd.DataFrame, objectives=SEARCH_OBJECTIVES) -> np.ndarray:
     """Feasible trials that no feasible trial dominates."""
     values = frame[list(objectives)].to_numpy(float, copy=True)
     values[~frame["feasible"].to_numpy(bool)] = np.nan
-    return non_dominated(values, [OBJECTIVES[o] for o in objectives])
+    return non_dominated(values, senses(objectives))
 
 
 def reference_point(score: dict, objectives) -> dict:
@@ -162,9 +153,8 @@ def normalised(frame: pd.DataFrame, score: dict, objectives) -> np.ndarray:
 def hypervolume_curve(frame: pd.DataFrame, score: dict, objectives) -> np.ndarray:
     """Normalised hypervolume of the feasible front after each trial, in trial order."""
     values = normalised(frame, score, objectives)
-    senses = [OBJECTIVES[o] for o in objectives]
     ref = [0.0 if o == "accuracy" else 1.0 for o in objectives]
-    return np.array([hypervolume(values[: i + 1], senses, ref) for i in range(len(frame))])
+    return np.array([hypervolume(values[: i + 1], senses(objectives), ref) for i in range(len(frame))])
 
 
 # -- the summary files ----------------------------------------------------------------------
@@ -201,18 +191,9 @@ def summarise(results_files, out: dict, score: dict, hv_objectives, budget: int 
     return frame
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_fronts(frame: pd.DataFrame, path, title: str = "") -> None:
     """Accuracy against DSP, LUT and latency: every trial, and each 2-D front."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(FRONT_PLOTS), figsize=(5 * len(FRONT_PLOTS), 4.2), constrained_layout=True)
     ok, bad = frame[frame["feasible"]], frame[frame["status"] == "infeasible"]
     for ax, cost in zip(np.atleast_1d(axes), FRONT_PLOTS):
@@ -222,8 +203,7 @@ def plot_fronts(frame: pd.DataFrame, path, title: str = "") -> None:
             best = ok[non_dominated(ok[["accuracy", cost]].to_numpy(float), ["max", "min"])].sort_values(cost)
             ax.step(best[cost], best["accuracy"], "o-", where="post", color="C3", ms=6, label="2-D front")
             ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 4))
-            if ok[cost].max() > 20 * max(1.0, ok[cost][ok[cost] > 0].min() if (ok[cost] > 0).any() else 1.0):
-                ax.set_xscale("symlog", linthresh=1)
+            symlog_if_wide(ax, ok[cost])
         source = frame.get("resource_source", pd.Series(dtype=object)).dropna()
         ax.set_xlabel(f"{cost}" + (f" ({source.iloc[0]})" if len(source) else ""))
         ax.set_ylabel("accuracy (bit-accurate hls4ml)")
@@ -231,14 +211,12 @@ def plot_fronts(frame: pd.DataFrame, path, title: str = "") -> None:
     np.atleast_1d(axes)[0].legend(loc="lower right", fontsize=8)
     failed = int((frame["status"] == "failed").sum())
     fig.suptitle(f"{title}: {len(frame)} trials, {len(ok)} feasible, {len(bad)} infeasible, {failed} failed")
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def plot_progress(frame: pd.DataFrame, path, summary: dict, title: str = "") -> None:
     """Hypervolume and best score against the number of trials."""
-    plt = _plt()
+    plt = pyplot()
     fig, (hv_ax, score_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     x = np.arange(1, len(frame) + 1)
     hv_ax.plot(x, frame["hypervolume"], drawstyle="steps-post", marker=".", color="C3")
@@ -257,6 +235,4 @@ def plot_progress(frame: pd.DataFrame, path, summary: dict, title: str = "") -> 
             for start in frame.groupby("round")["trial"].min().iloc[1:]:
                 ax.axvline(start + 0.5, color="0.85", lw=0.8, zorder=0)
     fig.suptitle(title)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

@@ -29,7 +29,9 @@ import math
 
 import numpy as np
 
+from ..artifacts import load_description
 from ..fixed import Fixed
+from .base import Backend, SynthJob, register
 
 VERSION = "0.2"
 
@@ -270,3 +272,13 @@ def estimate(layers: list[dict], weights: dict[str, np.ndarray], clock_ns: float
         "tool": tool,
         "layers": per_layer,
     }
+
+
+def run(job: SynthJob) -> dict:
+    """The estimate of the design an hls stage described (layers.json, weights.npz)."""
+    description, weights = load_description(job.hls_dir)
+    tool = job.hls.get("backend", "Vitis")  # the tool that would synthesise the project
+    return estimate(description["layers"], weights, description["clock_period"], tool=tool)
+
+
+register(Backend("estimate", run, describe="hlsnake's estimator (instant, no tool)"))

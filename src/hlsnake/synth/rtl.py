@@ -15,10 +15,7 @@ traced design, without running a synthesis tool.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -28,7 +25,8 @@ import numpy as np
 
 from ..failures import DesignFailed
 from ..fixed import Fixed
-from . import Backend, SynthJob, register
+from ..artifacts import METRICS_FILE, MODEL_FILE, read_metrics
+from .base import Backend, SynthJob, ToolFailed, ToolTimeout, register, run_tool  # noqa: F401  (the tool errors are rtl's too)
 
 TOP = "net"  # name of the generated top module
 
@@ -46,14 +44,6 @@ class UnsupportedLayer(DesignFailed):
 
 class NotBitExact(DesignFailed):
     """The traced design disagrees with the QKeras model beyond the configured threshold."""
-
-
-class ToolFailed(DesignFailed):
-    pass
-
-
-class ToolTimeout(TimeoutError):
-    pass
 
 
 # -- the input port --------------------------------------------------------------------
@@ -91,11 +81,8 @@ class PortType:
 def input_type(job: SynthJob, input_name: str) -> PortType:
     """The hls design's input type: the one the automatic hls task chose (in the hls
     stage's metrics.json), else ``hls.default_precision`` (hls4ml's default for inputs)."""
-    from ..fileio import read_json
-    from ..stages import METRICS_FILE
-
-    metrics = Path(job.hls_dir) / METRICS_FILE
-    chosen = (read_json(metrics).get("precisions") or {}) if metrics.is_file() else {}
+    hls_dir = Path(job.hls_dir)
+    chosen = (read_metrics(hls_dir).get("precisions") or {}) if (hls_dir / METRICS_FILE).is_file() else {}
     return PortType.parse(chosen.get(input_name, job.hls["default_precision"]))
 
 
@@ -404,31 +391,12 @@ def simulate_verilog(design: Design, rtl_dir: Path, Xq: np.ndarray, timeout: flo
 # -- the steps both backends share, and the da4ml backend ------------------------------
 
 
-def run_tool(cmd: list[str], cwd: Path, timeout: float, what: str) -> str:
-    """Run an external tool; on a timeout kill it with its children (Yosys starts ABC) and
-    say so. Returns its output; raises with the output's tail when it fails."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:  # it ended meanwhile
-            pass
-        proc.communicate()
-        raise ToolTimeout(f"{what} timed out after {timeout:g} s (config key synth.timeout) in {cwd}") from None
-    if proc.returncode != 0:
-        raise ToolFailed(f"{what} failed (exit code {proc.returncode}) in {cwd}:\n{output[-3000:]}")
-    return output
-
-
 def trace_job(job: SynthJob) -> tuple[Design, dict, np.ndarray]:
     """Load the design's QKeras model, trace it, and check it against QKeras on the test
     split. Returns the design, the check (with its timing), and the test inputs as the
     input port holds them."""
     from ..data import Split
     from ..kerasenv import load_model
-    from ..stages import MODEL_FILE
 
     cfg = job.synth["rtl"]
     start = time.time()

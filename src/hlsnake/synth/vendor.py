@@ -17,8 +17,10 @@ import re
 import shutil
 from pathlib import Path
 
+from ..artifacts import PROJECT_DIR
 from ..failures import DesignFailed
-from . import BACKENDS, Backend, BackendUnavailable, SynthJob, hls_reports, register
+from . import hls_reports
+from .base import BACKENDS, Backend, BackendUnavailable, SynthJob, register, run_tool
 
 # executables that run each backend, preferred first (hls4ml 1.3 runs Vitis through vitis-run;
 # Vitis HLS releases before 2024.2 have only vitis_hls, which runs the same Tcl script)
@@ -78,9 +80,7 @@ def to_resources(record: dict) -> dict:
 
 
 def run(job: SynthJob, backend: str) -> dict:
-    from .rtl import run_tool
-
-    source = Path(job.hls_dir) / "prj"
+    source = Path(job.hls_dir) / PROJECT_DIR
     if not (source / "build_prj.tcl").is_file() or not (source / "project.tcl").is_file():
         raise SynthesisFailed(f"{source} holds no hls4ml project (build_prj.tcl, project.tcl): rerun the hls stage")
     written_for = _project_setting(source, "backend")

@@ -1,0 +1,126 @@
+"""The stages that train a model or convert it (TensorFlow, QKeras, tfmot, hls4ml): the
+float baseline, a model step of any task (its runner is the task's, :mod:`hlsnake.tasks`),
+and the hls4ml design with its bit-accurate accuracy. Each reads its parent stage's
+files and writes its own (:mod:`hlsnake.artifacts`)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from . import hls
+from .artifacts import CANDIDATES_FILE, MODEL_FILE, PROJECT_DIR, SCRATCH_DIR, write_description, write_metrics
+from .data import Split
+from .fileio import atomic_path
+from .joblog import log
+from .kerasenv import load_model, seed_everything
+from .models import build, input_shape_for, sparsity_per_layer, total_sparsity
+from .provenance import provenance, stage_seed
+from .tasks import TASKS
+from .training import accuracy, count_params, fit
+
+
+def _save_model_stage(model, split, out_dir: Path, stage: str, params: dict, extra: dict, config_section: dict, start: float):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = {
+        "stage": stage,
+        "params": params,
+        "accuracy": accuracy(model, split, "test"),
+        "val_accuracy": accuracy(model, split, "val"),
+        "n_params": count_params(model),
+        "sparsity": total_sparsity(model),
+        "sparsity_per_layer": sparsity_per_layer(model),
+        "seconds": time.time() - start,
+        **extra,
+        "provenance": provenance({**config_section, "dataset": split.spec}),
+    }
+    with atomic_path(out_dir / MODEL_FILE) as tmp:
+        model.save(tmp, save_format="h5")
+    write_metrics(out_dir, metrics)
+    log(f"{stage}: {out_dir}: test accuracy {metrics['accuracy']:.4f}, sparsity {metrics['sparsity']:.2f}")
+    return metrics
+
+
+def train(data_path, out_dir, model_spec: dict, fit_cfg: dict, seed: int, threads: int | None = None) -> dict:
+    """Train the float baseline; ``threads`` (the job's thread count) caps TensorFlow's pools."""
+    start, out_dir = time.time(), Path(out_dir)
+    seed_everything(stage_seed(seed, out_dir), threads=threads)
+    split = Split(data_path)
+    shape = input_shape_for(model_spec, split.n_features, split.image_shape)
+    model = build(model_spec, shape, split.n_classes)
+    history = fit(model, split, fit_cfg, log=log)
+    sections = {"model": model_spec, "train": fit_cfg, "seed": seed}
+    return _save_model_stage(model, split, out_dir, "train", {}, {"fit": history}, sections, start)
+
+
+def _write_candidates(record, out_dir: Path) -> None:
+    """An automatic step's candidate log; its scratch hls4ml projects are removed."""
+    record.write(out_dir / CANDIDATES_FILE)
+    shutil.rmtree(out_dir / SCRATCH_DIR, ignore_errors=True)
+
+
+def model_step(
+    data_path, parent_dir, out_dir, task: str, knobs: dict, sections: dict, seed: int, threads: int | None = None
+) -> dict:
+    """Run one model step (fixed knob or automatic under a tolerance) on the parent's model.
+
+    ``sections`` holds the config sections the task reads (its own, and ``hls`` for
+    automatic quantisation). An automatic step writes every candidate it tried to
+    ``candidates.csv``; its realised knobs (e.g. the sparsity it chose) go to metrics.json,
+    and ``within_tolerance`` (False when it had to keep a model that misses its tolerance).
+    ``threads`` (the job's thread count) caps TensorFlow's thread pools.
+    """
+    start, out_dir = time.time(), Path(out_dir)
+    seed_everything(stage_seed(seed, out_dir), threads=threads)
+    split = Split(data_path)
+    parent = load_model(Path(parent_dir) / MODEL_FILE)
+    model, realised, record = TASKS[task].run(knobs)(parent, split, knobs, sections, out_dir, log)
+    extra = {"knobs": knobs}
+    if record is not None:
+        _write_candidates(record, out_dir)
+        extra.update(
+            candidates=len(record.rows),
+            baseline_val_accuracy=record.baseline,
+            tolerance=record.tolerance,
+            within_tolerance=bool(record.within_tolerance),
+        )
+    return _save_model_stage(model, split, out_dir, task, realised, extra, {**sections, "seed": seed}, start)
+
+
+# -- hls4ml ----------------------------------------------------------------------------
+
+
+def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> dict:
+    """Convert to an hls4ml project, compile it with g++, and score it bit-accurately."""
+    start, out_dir = time.time(), Path(out_dir)
+    split = Split(data_path)
+    model = load_model(Path(parent_dir) / MODEL_FILE)
+    knobs = {**knobs, "io_type": knobs.get("io_type", hls_cfg.get("io_type"))}
+    extra = {}
+    precisions, record = TASKS["hls"].run(knobs)(model, split, hls_cfg, knobs, out_dir, log)
+    if record is not None:  # automatic mode: the data types narrowed under the tolerance
+        _write_candidates(record, out_dir)
+        extra = {"precisions": precisions, "candidates": len(record.rows), "baseline_val_accuracy": record.baseline}
+    hls_model, notes = hls.convert(model, str(out_dir / PROJECT_DIR), hls_cfg, knobs, precisions)
+    hls.compile_model(hls_model)
+    compiled = time.time()
+    scores = hls.score(hls_model, model, split)
+    layers, weights = hls.describe(hls_model)
+    write_description(out_dir, {"clock_period": hls_cfg["clock_period"], "part": hls_cfg["part"], "layers": layers}, weights)
+    metrics = {
+        "stage": "hls",
+        "params": knobs,
+        **scores,
+        **extra,
+        "conversion_notes": notes,
+        "compile_seconds": compiled - start,
+        "seconds": time.time() - start,
+        "provenance": provenance({"hls": hls_cfg}),
+    }
+    write_metrics(out_dir, metrics)
+    log(
+        f"hls: {out_dir}: bit-accurate accuracy {scores['accuracy']:.4f} "
+        f"(Keras {scores['keras_accuracy']:.4f}, agreement {scores['agreement']:.4f})"
+    )
+    return metrics
