@@ -34,7 +34,7 @@ def finished(tmp_path_factory):
 
 def test_flows_sharing_a_prefix_compute_it_once(finished):
     _, counts = finished
-    assert counts["prune_auto"] == 1  # two flows start with the same automatic pruning
+    assert counts["model_step_auto"] == 1  # two flows start with the same automatic pruning
     assert counts["train"] == 1 and counts["prepare_data"] == 1
 
 

@@ -27,7 +27,7 @@ from test_workflow import job_counts
 
 pytestmark = pytest.mark.workflow
 
-MODEL_STAGES = {"prepare_data", "train", "prune", "quantize"}
+MODEL_STAGES = {"prepare_data", "train", "model_step"}
 # the reference run has 0: set and dict order must not reach the numbers; unbuffered, so
 # that a job's start shows in the log when it happens (the interrupts are timed on it)
 ENV = {"PYTHONHASHSEED": "random", "PYTHONUNBUFFERED": "1"}
@@ -71,8 +71,10 @@ class Run:
             assert time.time() < deadline, f"no {what} after {timeout} s:\n{self.stdout[-4000:]}"
             time.sleep(0.5)
 
-    def started(self, rule: str) -> int:
-        return len(re.findall(rf"^(?:local)?rule {rule}:", self.stdout, flags=re.M))
+    def started(self, rule: str, output: str = "") -> int:
+        """Jobs of ``rule`` that started (with an output path containing ``output``)."""
+        jobs = re.findall(rf"^(?:local)?rule {rule}:\n(?:    .*\n)*?    output: (.*)", self.stdout, flags=re.M)
+        return sum(output in outputs for outputs in jobs)
 
     def stop(self, sig, group: bool) -> int:
         os.killpg(self.proc.pid, sig) if group else self.proc.send_signal(sig)
@@ -127,7 +129,7 @@ def interrupted(tmp_path_factory):
         #    it starts nothing new and waits for the running jobs.
         run = Run(workdir, config, "sigterm")
         runs.append(run)
-        run.wait_for(lambda: (workdir / PRUNED / "metrics.json").exists() and run.started("quantize") == 2, "two quantize jobs")
+        run.wait_for(lambda: (workdir / PRUNED / "metrics.json").exists() and run.started("model_step", "/quant_") == 2, "two quantize jobs")
         seen["sigterm_rc"] = run.stop(signal.SIGTERM, group=False)
         assert_complete(workdir)
         seen["after_sigterm"] = files(workdir)

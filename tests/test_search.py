@@ -347,7 +347,7 @@ def test_a_larger_budget_runs_only_the_new_trials(searched):
     before = pd.read_csv(workdir / ROOT / "search/trials.csv")
     proc = run(workdir, search_config(budget=4), "search")
     counts = job_counts(proc)
-    assert counts.get("search_propose") == 1 and counts.get("evaluate") == 1
+    assert counts.get("study_propose") == 1 and counts.get("evaluate") == 1
     assert not {"prepare_data", "train"} & set(counts)
     after = pd.read_csv(workdir / ROOT / "search/trials.csv")
     assert len(after) == 4 and after["design"].is_unique
@@ -360,7 +360,7 @@ def test_the_grid_shares_the_search_cache(searched):
     run(workdir, search_config(budget=4), "search")  # the whole space (4 designs)
     proc = run(workdir, search_config(budget=4), "grid")
     counts = job_counts(proc)
-    assert not {"train", "prune", "quantize", "hls_convert"} & set(counts)
+    assert not {"train", "model_step", "model_step_auto", "hls_convert"} & set(counts)
     grid = pd.read_csv(workdir / ROOT / "grid/trials.csv")
     found = pd.read_csv(workdir / ROOT / "search/trials.csv")
     assert sorted(grid["design"]) == sorted(found["design"])

@@ -171,7 +171,7 @@ def test_every_job_went_through_sbatch(slurm_run):
     completed = re.findall(r"^JobId=(\d+) .*JobState=COMPLETED", (top / "log/jobcomp.txt").read_text(), flags=re.M)
     assert len(submitted) == sum(counts.values()) - counts["all"] == 10
     assert sorted(submitted) == sorted(completed)
-    for rule in ("prepare_data", "train", "prune", "quantize", "hls_convert", "csynth", "report"):
+    for rule in ("prepare_data", "train", "model_step", "hls_convert", "csynth", "report"):
         assert list((workdir / ".snakemake/slurm_logs" / f"rule_{rule}").rglob("*.log")), rule
 
 
@@ -186,7 +186,10 @@ def test_the_profile_sets_the_cluster_resources(slurm_run):
 def test_a_line_per_design_in_the_job_logs(slurm_run):
     workdir, _, _ = slurm_run
     logs = [p.read_text() for p in (workdir / ".snakemake/slurm_logs/rule_csynth").rglob("*.log")]
-    assert len(logs) == 2 and all(re.search(r"^csynth \(estimate\): results/.*: DSP \d+", log, flags=re.M) for log in logs)
+    assert len(logs) == 2 and all(re.search(r"^design results/.*: accuracy 0\.\d+, DSP \d+", log, flags=re.M) for log in logs)
+    # the stage's own output is in its job.log, on the shared file system
+    stage_logs = [p.read_text() for p in (workdir / "results").rglob("synth_estimate/job.log")]
+    assert len(stage_logs) == 2 and all(re.search(r"^csynth \(estimate\): results/.*: DSP \d+", log, flags=re.M) for log in stage_logs)
 
 
 def test_results_equal_a_local_run(slurm_run, reference_run):

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 
+from .failures import is_design_failure
 from .fileio import write_csv
 
 
@@ -64,8 +65,6 @@ class CandidateLog:
         """Run ``work()`` -> (accuracy, result) for one candidate and record it. A design
         failure (see failures.py) is a rejected candidate with its reason; a bug raises.
         Returns (accepted, result), result None when the candidate failed."""
-        from .failures import is_design_failure
-
         try:
             accuracy, result = work()
         except Exception as exc:

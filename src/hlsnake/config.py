@@ -10,9 +10,11 @@ from pathlib import Path, PurePosixPath
 import jsonschema
 import yaml
 
-from . import data, synth
-from .flows import config_flows
+from . import data, expressions, synth
+from .designs import flow_item, parse_design_path
+from .flows import compile_config, config_flows
 from .modelspec import layer_counts
+from .space import Space, SpaceError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -173,8 +175,6 @@ def _check_synth(config: dict) -> None:
 
 def _check_search(config: dict) -> None:
     """The search space beyond the schema: decimals, per-layer counts, ranges (space.py)."""
-    from .space import Space, SpaceError
-
     try:
         Space.from_config(config)
     except SpaceError as err:
@@ -233,9 +233,6 @@ def _check_bits(bits, count: int, key: str) -> None:
 
 
 def _check_designs(config: dict) -> None:
-    from . import expressions
-    from .flows import compile_config
-
     flows = config_flows(config)
     if not flows:
         raise ConfigError("designs: no design to build (set designs.baseline, designs.grid, designs.flows or flow)")
@@ -295,8 +292,6 @@ def _every_design(plan):
 def _check_named_exactly(design) -> None:
     """A design must read back from its path as itself: a knob that a directory name
     cannot hold exactly (too many decimals) would otherwise run a rounded value."""
-    from .designs import parse_design_path
-
     parsed = parse_design_path(design.path)
     for step, back in zip(design.steps, parsed.steps):
         if step != back:
@@ -308,8 +303,6 @@ def _check_named_exactly(design) -> None:
 
 def _flow_steps(flow: list):
     """(task, knobs) of every step of a flow, inside forks too, as written in the config."""
-    from .designs import flow_item
-
     for item in flow:
         task, knobs = flow_item(item)
         if task == "fork":
@@ -321,8 +314,6 @@ def _flow_steps(flow: list):
 
 def _check_flow(flow: list, where: str) -> None:
     """Structure the schema cannot express: order of hls, reduce and branch."""
-    from .designs import flow_item
-
     tasks = [flow_item(item)[0] for item in flow]
     for i, task in enumerate(tasks):
         if task == "reduce" and (i == 0 or tasks[i - 1] != "fork"):

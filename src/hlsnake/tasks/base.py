@@ -140,6 +140,17 @@ class Task:
         return self.run_auto if self.automatic and "tolerance" in knobs else self.run_fixed
 
 
+def own_section(name: str) -> Callable[[dict, bool], dict]:
+    """A task that reads its own config section: whole when automatic (tolerance search
+    settings), only the training settings with a fixed knob."""
+    return lambda config, auto: {name: config[name] if auto else fit_settings(config[name])}
+
+
+def model_task(**declaration) -> Task:
+    """A model step (a Keras model in, a Keras model out) with a fixed and an automatic mode."""
+    return Task(stage=MODEL_STEP, holds_model=True, automatic=True, **declaration)
+
+
 TASKS: dict[str, Task] = {}
 
 

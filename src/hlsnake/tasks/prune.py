@@ -6,7 +6,7 @@ Fixed: ``prune_s0.50``. Automatic: ``prune_a0.0200`` bisects the sparsity within
 
 from __future__ import annotations
 
-from .base import MODEL_STEP, KnobKind, Resources, Task, fit_settings, register
+from .base import KnobKind, Resources, model_task, own_section, register
 
 
 def _fixed(parent, split, knobs: dict, sections: dict, out_dir, log):
@@ -24,18 +24,15 @@ def _auto(parent, split, knobs: dict, sections: dict, out_dir, log):
 
 
 TASK = register(
-    Task(
+    model_task(
         name="prune",
         prefix="prune",
         pattern=r"s(?P<sparsity>0\.\d{2})",
         format=lambda k: f"s{k['sparsity']:.2f}",
         parse=lambda m: {"sparsity": float(m["sparsity"])},
-        stage=MODEL_STEP,
-        holds_model=True,
-        automatic=True,
         run_fixed=_fixed,
         run_auto=_auto,
-        sections=lambda config, auto: {"prune": config["prune"] if auto else fit_settings(config["prune"])},
+        sections=own_section("prune"),
         resources=Resources(minutes=120, auto_minutes=600, cpus=2, auto_cpus=2),
         realised=("sparsity",),
         knobs=(KnobKind("sparsity", float),),

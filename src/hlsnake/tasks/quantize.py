@@ -8,7 +8,7 @@ drop (MetaML's QUANTIZATION, :func:`hlsnake.quantize.auto_quantize`).
 from __future__ import annotations
 
 from ..artifacts import SCRATCH_DIR
-from .base import BITS, MODEL_STEP, KnobKind, Resources, Task, bits_text, bits_value, fit_settings, register
+from .base import BITS, KnobKind, Resources, bits_text, bits_value, fit_settings, model_task, register
 
 # what automatic quantisation's hls4ml candidates read of the hls section (they always run
 # reuse factor 1, Latency)
@@ -52,15 +52,12 @@ def _from_point(point: dict) -> dict | None:
 
 
 TASK = register(
-    Task(
+    model_task(
         name="quantize",
         prefix="quant",
         pattern=rf"w(?P<weight_bits>{BITS})_a(?P<activation_bits>{BITS})",
         format=lambda k: f"w{bits_text(k['weight_bits'])}_a{bits_text(k['activation_bits'])}",
         parse=lambda m: {"weight_bits": bits_value(m["weight_bits"]), "activation_bits": bits_value(m["activation_bits"])},
-        stage=MODEL_STEP,
-        holds_model=True,
-        automatic=True,
         run_fixed=_fixed,
         run_auto=_auto,
         sections=_sections,

@@ -6,7 +6,7 @@ the narrowest within a *relative* accuracy loss (see :func:`hlsnake.scale.auto_s
 
 from __future__ import annotations
 
-from .base import MODEL_STEP, KnobKind, Resources, Task, fit_settings, register
+from .base import KnobKind, Resources, model_task, own_section, register
 
 
 def _fixed(parent, split, knobs: dict, sections: dict, out_dir, log):
@@ -30,18 +30,15 @@ def _from_point(point: dict) -> dict | None:
 
 
 TASK = register(
-    Task(
+    model_task(
         name="scale",
         prefix="scale",
         pattern=r"f(?P<width_factor>\d\.\d{3})",
         format=lambda k: f"f{k['width_factor']:.3f}",
         parse=lambda m: {"width_factor": float(m["width_factor"])},
-        stage=MODEL_STEP,
-        holds_model=True,
-        automatic=True,
         run_fixed=_fixed,
         run_auto=_auto,
-        sections=lambda config, auto: {"scale": config["scale"] if auto else fit_settings(config["scale"])},
+        sections=own_section("scale"),
         resources=Resources(minutes=120, auto_minutes=600, cpus=2, auto_cpus=2),
         realised=("width_factor", "hidden"),
         knobs=(KnobKind("width_factor", float),),
