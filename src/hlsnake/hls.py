@@ -56,7 +56,8 @@ def build_config(model, hls_cfg: dict, knobs: dict, precisions: dict | None = No
         layer_cfg["Strategy"] = strategy
     for name, precision in (precisions or {}).items():
         config["LayerName"].setdefault(name, {}).setdefault("Precision", {})["result"] = precision
-    _narrow_softmax_input(model, config, hls_cfg["default_precision"])
+    for fix in CONFIG_FIXES:
+        fix(model, config, hls_cfg["default_precision"])
     return config
 
 
@@ -106,6 +107,26 @@ def _narrow_softmax_input(model, config: dict, default_precision: str) -> None:
             precision["result"] = f"fixed<{fx.width},{fx.integer},RND,SAT>"
 
 
+def _widen_global_average_accumulator(model, config: dict, default_precision: str) -> None:
+    """Give a global average pooling room to sum before it divides.
+
+    hls4ml 1.3 sums the N positions of a GlobalAveragePooling in its ``accum_t`` and
+    divides at the end, but infers that type only for the windowed poolings; a global one
+    keeps the default precision, and the sum wraps (a 4x4x16 map of ReLU outputs up to 7,
+    summed into ap_fixed<16,6>, came out wrong by up to 4 after the division). The
+    accumulator gets what hls4ml gives a windowed average: log2(N) more integer bits and
+    as many more fraction bits."""
+    fx = Fixed.parse(default_precision)
+    for layer in model.layers:
+        if type(layer).__name__ not in ("GlobalAveragePooling1D", "GlobalAveragePooling2D"):
+            continue
+        extra = int(np.ceil(np.log2(max(2, int(np.prod(layer.input_shape[1:-1]))))))
+        entry = config["LayerName"].setdefault(layer.name, {})
+        if not isinstance(entry.get("Precision"), dict):
+            entry["Precision"] = {"result": entry.get("Precision", "auto")}
+        entry["Precision"]["accum"] = f"fixed<{fx.width + 2 * extra},{fx.integer + extra}>"
+
+
 def softmax_inputs(model) -> list[str]:
     """The hls4ml layers whose output a softmax reads: a layer with its own
     ``activation='softmax'`` (hls4ml splits the softmax off), or the layer before a
@@ -123,6 +144,10 @@ def softmax_inputs(model) -> list[str]:
             source = graph.inputs[source][0]
         names.append(source)
     return names
+
+
+# adjustments of hls4ml's configuration that every design needs, in order
+CONFIG_FIXES = (_narrow_softmax_input, _widen_global_average_accumulator)
 
 
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
