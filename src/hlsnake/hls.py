@@ -17,6 +17,7 @@ import numpy as np
 from . import kerasenv  # noqa: F401  (Keras 2 registered as 'keras' before hls4ml loads)
 from .candidates import CandidateLog, lowest_accepted
 from .data import Split
+from .failures import DesignFailed
 from .fixed import Fixed, integer_bits, quantize_to
 from .graph import (
     ACTIVATION, DROPOUT, activation_ranges, activation_of, classes_of, float_relus, kernel_arrays, kernel_names,
@@ -150,8 +151,25 @@ def softmax_inputs(model) -> list[str]:
 CONFIG_FIXES = (_narrow_softmax_input, _widen_global_average_accumulator)
 
 
+def check_convertible(model, io_type: str) -> None:
+    """Stop a design hls4ml 1.3 is known to get wrong, with the reason (a design failure).
+
+    Its io_parallel headers for depthwise convolutions in 1D and in 2D
+    (``nnet_sepconv1d_latency.h``, ``nnet_sepconv2d_latency.h``) share one include guard,
+    so a project with both does not compile; io_stream has no such clash."""
+    kinds = {type(layer).__name__.removeprefix("Q") for layer in weight_layers(model)}
+    depthwise_1d = kinds & {"SeparableConv1D", "DepthwiseConv1D"}
+    depthwise_2d = kinds & {"SeparableConv2D", "DepthwiseConv2D"}
+    if io_type == "io_parallel" and depthwise_1d and depthwise_2d:
+        raise DesignFailed(
+            f"hls4ml 1.3 cannot compile {sorted(depthwise_1d)[0]} and {sorted(depthwise_2d)[0]} layers in one io_parallel "
+            "project (its 1D and 2D depthwise headers share an include guard); use io_stream"
+        )
+
+
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
     """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet)."""
+    check_convertible(model, knobs["io_type"])
     # hls4ml prints the whole model and per-layer notes; keep the job log readable.
     with contextlib.redirect_stdout(io.StringIO()) as chatter:
         config = build_config(model, hls_cfg, knobs, precisions)

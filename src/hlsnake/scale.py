@@ -4,8 +4,8 @@ Hidden Dense units and Conv filters are multiplied by a factor; the layers that 
 network's output keep their width, so input and output shapes stay as they are. On a
 graph, widths that must agree scale together (``graph.width_groups``): the layers joined
 by an Add, and the layers feeding a Reshape, whose target shape then follows them (when
-no whole number of channels fits at the factor, the group takes the nearest factor that
-fits). BatchNorm and depthwise convolutions follow their input's width. The network is
+no whole number of channels fits at the factor, the group takes the nearest width that
+fits, the narrower on a tie). BatchNorm and depthwise convolutions follow their input's width. The network is
 rebuilt from the parent's own layer configs (so a QKeras parent stays quantised with the
 same quantizers) and trained from scratch.
 """
