@@ -183,8 +183,21 @@ def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict
             part=hls_cfg["part"],
             clock_period=hls_cfg["clock_period"],
         )
+    _name_softmax_configs_as_called(hls_model)
     notes = [line for line in chatter.getvalue().splitlines() if re.search(r"WARNING|Invalid|adjust", line)]
     return hls_model, notes
+
+
+def _name_softmax_configs_as_called(hls_model) -> None:
+    """A Keras ``Softmax`` layer (not ``Activation('softmax')``) compiles in hls4ml 1.3 only
+    with this: its parser names the activation after the class ('Softmax'), which names the
+    config struct ``Softmax_config<n>``, while the function call reads ``softmax_config<n>``.
+    The conversion has already written the struct's text, so that is renamed too."""
+    for layer in hls_model.get_layers():
+        if layer.class_name == "Softmax" and layer.get_attr("activation") == "Softmax":
+            layer.set_attr("activation", "softmax")
+            struct = layer.get_attr("config_cpp") or ""
+            layer.set_attr("config_cpp", struct.replace(f"Softmax_config{layer.index}", f"softmax_config{layer.index}"))
 
 
 def compile_model(hls_model) -> None:
