@@ -192,22 +192,31 @@ def check_supported(model: keras.Model, where: str = "") -> None:
         raise ModelError(f"{where}the model input {list(shape)} has an undefined dimension; give the Input a fixed shape")
 
 
+def _channel_axis(layer) -> bool:
+    axis, rank = layer.get_config().get("axis"), len(layer.input_shape)
+    return axis in (-1, rank - 1, [-1], [rank - 1])
+
+
+# Settings of a supported class that hls4ml cannot convert: each check gives the problem or nothing.
+SETTING_CHECKS = (
+    lambda layer, cfg, kind: kind in (WEIGHT, ACTIVATION) and activation_of(layer) not in ACTIVATIONS
+    and f"activation {activation_of(layer)!r} (supported: {', '.join(ACTIVATIONS)})",
+    lambda layer, cfg, kind: cfg.get("data_format") == "channels_first" and "data_format 'channels_first' (hls4ml takes channels_last)",
+    lambda layer, cfg, kind: kind == WEIGHT and any(int(v) != 1 for v in np.ravel(cfg.get("dilation_rate", 1)))
+    and f"dilation_rate {cfg['dilation_rate']} (hls4ml has no dilated convolutions)",
+    lambda layer, cfg, kind: kind in (WEIGHT, POOLING) and cfg.get("padding", "valid") not in ("valid", "same")
+    and f"padding {cfg['padding']!r} (hls4ml pads 'valid' or 'same')",
+    lambda layer, cfg, kind: kind == WEIGHT and int(cfg.get("groups", 1)) != 1 and f"groups={cfg['groups']} (hls4ml has no grouped convolutions)",
+    lambda layer, cfg, kind: kind == BATCHNORM and not _channel_axis(layer) and f"axis {cfg.get('axis')} (hlsnake normalises the last, channel axis)",
+)
+
+
 def _check_settings(layer, where: str) -> None:
-    """Settings of a supported class that hls4ml cannot convert."""
-    cls, cfg, kind = type(layer).__name__, layer.get_config(), role(layer)
-    problem = None
-    if kind in (WEIGHT, ACTIVATION) and activation_of(layer) not in ACTIVATIONS:
-        problem = f"activation {activation_of(layer)!r} (supported: {', '.join(ACTIVATIONS)})"
-    elif cfg.get("data_format") == "channels_first":
-        problem = "data_format 'channels_first' (hls4ml takes channels_last)"
-    elif kind == WEIGHT and any(int(v) != 1 for v in np.ravel(cfg.get("dilation_rate", 1))):
-        problem = f"dilation_rate {cfg['dilation_rate']} (hls4ml has no dilated convolutions)"
-    elif kind == WEIGHT and int(cfg.get("groups", 1)) != 1:
-        problem = f"groups={cfg['groups']} (hls4ml has no grouped convolutions)"
-    elif kind == BATCHNORM and cfg.get("axis") not in (-1, [-1], len(layer.input_shape) - 1, [len(layer.input_shape) - 1]):
-        problem = f"axis {cfg.get('axis')} (hlsnake normalises the last, channel axis)"
-    if problem:
-        raise ModelError(f"{where}layer {layer.name!r} ({cls}) has {problem}, which hlsnake does not support")
+    cfg, kind = layer.get_config(), role(layer)
+    for check in SETTING_CHECKS:
+        problem = check(layer, cfg, kind)
+        if problem:
+            raise ModelError(f"{where}layer {layer.name!r} ({type(layer).__name__}) has {problem}, which hlsnake does not support")
 
 
 def rebuild(model: keras.Model, convert, name: str | None = None) -> keras.Model:
