@@ -177,3 +177,18 @@ def test_batchnorm_folds_into_the_layer_before_it_exactly(tmp_path):
     np.testing.assert_allclose(folded, normalised, atol=1e-4)
     np.testing.assert_allclose(qmodel.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-2)
     assert np.array_equal(qmodel.predict(X, verbose=0).argmax(1), model.predict(X, verbose=0).argmax(1))
+
+
+def test_what_hls4ml_cannot_build_fails_the_design_before_any_cpp():
+    from hlsnake import hls
+    from hlsnake.failures import DesignFailed
+
+    inputs = keras.Input((6, 6, 2))
+    model = keras.Model(inputs, L.Dense(3)(L.Flatten()(L.DepthwiseConv2D(3, name="dw")(inputs))))
+    hls.check_convertible(model, {"io_type": "io_parallel", "strategy": "latency"})
+    hls.check_convertible(model, {"io_type": "io_stream", "strategy": "resource"})
+    # the generated C++ would abort the process with an assert
+    with pytest.raises(DesignFailed, match="no Resource strategy for DepthwiseConv2D in io_parallel"):
+        hls.check_convertible(model, {"io_type": "io_parallel", "strategy": "resource"})
+    with pytest.raises(ModelError, match="depth_multiplier=2"):
+        graph.check_supported(keras.Sequential([keras.Input((6, 6, 2)), L.DepthwiseConv2D(3, depth_multiplier=2)]))

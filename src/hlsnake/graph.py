@@ -100,25 +100,22 @@ def _function_name(function) -> str:
     return type(function).__name__
 
 
+ACTIVATION_CLASSES = {"LeakyReLU": "leaky_relu", "Softmax": "softmax"}  # layers that are their function
+
+
 def activation_of(layer) -> str:
     """The nonlinearity a layer applies last: an activation layer's function, or a weight
     layer's own ``activation`` argument ('linear' when none)."""
     cls = type(layer).__name__
-    if cls == "ReLU":
+    if cls in ACTIVATION_CLASSES:
+        return ACTIVATION_CLASSES[cls]
+    if cls == "ReLU":  # hls4ml converts a ReLU layer as a plain relu, whatever its arguments
         cfg = layer.get_config()
         plain = cfg.get("max_value") is None and not cfg.get("negative_slope") and not cfg.get("threshold")
         return "relu" if plain else "relu with max_value/negative_slope/threshold"
-    if cls == "LeakyReLU":
-        return "leaky_relu"
-    if cls == "Softmax":
-        return "softmax"
-    if cls == "QActivation":
-        name = _function_name(layer.quantizer)
-    else:
-        name = _function_name(getattr(layer, "activation", None))
-    if name == "quantized_relu" and getattr(getattr(layer, "quantizer", None), "negative_slope", 0):
-        return "leaky_relu"
-    return name
+    function = layer.quantizer if cls == "QActivation" else getattr(layer, "activation", None)
+    name = _function_name(function)
+    return "leaky_relu" if name == "quantized_relu" and getattr(function, "negative_slope", 0) else name
 
 
 # -- the graph ----------------------------------------------------------------------------
@@ -207,6 +204,8 @@ SETTING_CHECKS = (
     lambda layer, cfg, kind: kind in (WEIGHT, POOLING) and cfg.get("padding", "valid") not in ("valid", "same")
     and f"padding {cfg['padding']!r} (hls4ml pads 'valid' or 'same')",
     lambda layer, cfg, kind: kind == WEIGHT and int(cfg.get("groups", 1)) != 1 and f"groups={cfg['groups']} (hls4ml has no grouped convolutions)",
+    lambda layer, cfg, kind: kind == WEIGHT and int(cfg.get("depth_multiplier", 1)) != 1
+    and f"depth_multiplier={cfg['depth_multiplier']} (hls4ml's depthwise convolutions take 1)",
     lambda layer, cfg, kind: kind == BATCHNORM and not _channel_axis(layer) and f"axis {cfg.get('axis')} (hlsnake normalises the last, channel axis)",
 )
 

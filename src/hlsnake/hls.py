@@ -151,25 +151,31 @@ def softmax_inputs(model) -> list[str]:
 CONFIG_FIXES = (_narrow_softmax_input, _widen_global_average_accumulator)
 
 
-def check_convertible(model, io_type: str) -> None:
-    """Stop a design hls4ml 1.3 is known to get wrong, with the reason (a design failure).
+def check_convertible(model, knobs: dict) -> None:
+    """Stop a design hls4ml 1.3 is known to get wrong, with the reason (a design failure),
+    before its C++ fails to compile or aborts the simulation:
 
-    Its io_parallel headers for depthwise convolutions in 1D and in 2D
-    (``nnet_sepconv1d_latency.h``, ``nnet_sepconv2d_latency.h``) share one include guard,
-    so a project with both does not compile; io_stream has no such clash."""
+    * its io_parallel headers for depthwise convolutions in 1D and in 2D
+      (``nnet_sepconv1d_latency.h``, ``nnet_sepconv2d_latency.h``) share one include
+      guard, so a project with both does not compile;
+    * its io_parallel depthwise convolutions have no Resource strategy (an ``assert`` in
+      the generated C++ stops the process)."""
     kinds = {type(layer).__name__.removeprefix("Q") for layer in weight_layers(model)}
-    depthwise_1d = kinds & {"SeparableConv1D", "DepthwiseConv1D"}
-    depthwise_2d = kinds & {"SeparableConv2D", "DepthwiseConv2D"}
-    if io_type == "io_parallel" and depthwise_1d and depthwise_2d:
+    depthwise_1d = sorted(kinds & {"SeparableConv1D", "DepthwiseConv1D"})
+    depthwise_2d = sorted(kinds & {"SeparableConv2D", "DepthwiseConv2D"})
+    parallel = knobs["io_type"] == "io_parallel"
+    if parallel and depthwise_1d and depthwise_2d:
         raise DesignFailed(
-            f"hls4ml 1.3 cannot compile {sorted(depthwise_1d)[0]} and {sorted(depthwise_2d)[0]} layers in one io_parallel "
+            f"hls4ml 1.3 cannot compile {depthwise_1d[0]} and {depthwise_2d[0]} layers in one io_parallel "
             "project (its 1D and 2D depthwise headers share an include guard); use io_stream"
         )
+    if parallel and (depthwise_1d or depthwise_2d) and knobs["strategy"].lower() == "resource":
+        raise DesignFailed(f"hls4ml 1.3 has no Resource strategy for {(depthwise_1d or depthwise_2d)[0]} in io_parallel; use Latency or io_stream")
 
 
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
     """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet)."""
-    check_convertible(model, knobs["io_type"])
+    check_convertible(model, knobs)
     # hls4ml prints the whole model and per-layer notes; keep the job log readable.
     with contextlib.redirect_stdout(io.StringIO()) as chatter:
         config = build_config(model, hls_cfg, knobs, precisions)
