@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -45,3 +46,9 @@ def quantize_to(values: np.ndarray, precision) -> np.ndarray:
     low = -(2.0 ** (fx.width - 1)) if fx.signed else 0.0
     codes = np.mod(codes - low, span) + low
     return codes / scale
+
+
+def integer_bits(max_abs: float, bits: int, signed: bool) -> int:
+    """Integer bits (excluding the sign) that cover ``max_abs``, at most what ``bits`` allows."""
+    needed = max(0, math.ceil(math.log2(max_abs))) if max_abs > 0 else 0
+    return min(needed, bits - (1 if signed else 0))

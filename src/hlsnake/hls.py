@@ -10,15 +10,21 @@ import contextlib
 import io
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 
 from . import kerasenv  # noqa: F401  (Keras 2 registered as 'keras' before hls4ml loads)
+from .candidates import CandidateLog, lowest_accepted
 from .data import Split
+from .failures import DesignFailed
+from .fixed import Fixed, integer_bits, quantize_to
+from .graph import (
+    ACTIVATION, DROPOUT, activation_ranges, activation_of, classes_of, float_relus, kernel_arrays, kernel_names,
+    relu_tensor_name, role, topology, weight_layers,
+)  # fmt: skip
 
 import hls4ml  # noqa: E402
-
-
 
 
 def _precision_text(precision) -> str:
@@ -31,8 +37,6 @@ def build_config(model, hls_cfg: dict, knobs: dict, precisions: dict | None = No
     the default precision elsewhere, the design's strategy and reuse factor (one for all
     layers, or one per Dense/Conv layer in order), and result precisions chosen by the
     automatic hls task (``precisions``: layer name -> type)."""
-    from .models import weight_layers
-
     reuse = knobs["reuse_factor"]
     per_layer = list(reuse) if isinstance(reuse, (list, tuple)) else None
     config = hls4ml.utils.config_from_keras_model(
@@ -52,22 +56,34 @@ def build_config(model, hls_cfg: dict, knobs: dict, precisions: dict | None = No
             layer_cfg["ReuseFactor"] = int(valid.get(name, layer_cfg["ReuseFactor"]))
         layer_cfg["Strategy"] = strategy
     for name, precision in (precisions or {}).items():
-        config["LayerName"][name].setdefault("Precision", {})["result"] = precision
-    _narrow_softmax_input(model, config, hls_cfg["default_precision"])
+        config["LayerName"].setdefault(name, {}).setdefault("Precision", {})["result"] = precision
+    for fix in CONFIG_FIXES:
+        fix(model, config, hls_cfg["default_precision"])
     return config
+
+
+def multiplier_shape(layer) -> tuple[int, int]:
+    """(n_in, n_out) of a weight layer's multiplication as hls4ml sees it when it checks
+    reuse factors (``get_layer_mult_size``): inputs per output times outputs. A depthwise
+    convolution has one output per channel (times its multiplier); a separable one counts
+    its depthwise kernel's inputs and its pointwise outputs."""
+    kernels = dict(zip(kernel_names(layer), kernel_arrays(layer)))
+    if "kernel" in kernels:  # Dense (n_in, n_out), Conv (k..., channels, filters)
+        shape = kernels["kernel"].shape
+        return int(np.prod(shape[:-1])), int(shape[-1])
+    depthwise = kernels["depthwise_kernel"].shape  # (k..., channels, multiplier)
+    n_out = kernels["pointwise_kernel"].shape[-1] if "pointwise_kernel" in kernels else depthwise[-2] * depthwise[-1]
+    return int(np.prod(depthwise[:-1])), int(n_out)
 
 
 def valid_reuse_factors(model, backend: str, requested: dict[str, int]) -> dict[str, int]:
     """Each weight layer's reuse factor, moved to the closest value hls4ml accepts for the
     layer's shape (hls4ml itself checks only under the Resource strategy). A move is
     logged as a conversion note by :func:`convert`."""
-    from .models import weight_layers
-
     hls_backend = hls4ml.backends.get_backend(backend)
     chosen = {}
     for layer in weight_layers(model):
-        kernel = layer.get_weights()[0]
-        n_in, n_out = int(np.prod(kernel.shape[:-1])), int(kernel.shape[-1])  # hls4ml's view of Dense and Conv
+        n_in, n_out = multiplier_shape(layer)
         options = hls_backend.get_valid_reuse_factors(n_in, n_out)
         rf = int(requested[layer.name])
         chosen[layer.name] = rf if rf in options else hls_backend.get_closest_reuse_factor(options, rf)
@@ -85,25 +101,81 @@ def _narrow_softmax_input(model, config: dict, default_precision: str) -> None:
     e.g. ap_fixed<37,17>) every realistic difference falls into table entry 0 and all
     outputs come out equal (found on hls4ml 1.3). Saturation keeps large logits ordered.
     """
-    from .fixed import Fixed
-
     fx = Fixed.parse(default_precision)
-    layers = model.layers
-    logits = [layer for layer in layers if hasattr(layer, "kernel") and _activation(layer) == "softmax"]  # Dense(activation=...)
-    logits += [before for before, layer in zip(layers, layers[1:]) if not hasattr(layer, "kernel") and _activation(layer) == "softmax"]
-    for layer in logits:
-        precision = config["LayerName"].get(layer.name, {}).get("Precision")
+    for name in softmax_inputs(model):
+        precision = config["LayerName"].get(name, {}).get("Precision")
         if isinstance(precision, dict) and precision.get("result", "auto") == "auto":
             precision["result"] = f"fixed<{fx.width},{fx.integer},RND,SAT>"
 
 
-def _activation(layer) -> str:
-    activation = layer.get_config().get("activation")
-    return activation if isinstance(activation, str) else ""
+def _widen_global_average_accumulator(model, config: dict, default_precision: str) -> None:
+    """Give a global average pooling room to sum before it divides.
+
+    hls4ml 1.3 sums the N positions of a GlobalAveragePooling in its ``accum_t`` and
+    divides at the end, but infers that type only for the windowed poolings; a global one
+    keeps the default precision, and the sum wraps (a 4x4x16 map of ReLU outputs up to 7,
+    summed into ap_fixed<16,6>, came out wrong by up to 4 after the division). The
+    accumulator gets what hls4ml gives a windowed average: log2(N) more integer bits and
+    as many more fraction bits."""
+    fx = Fixed.parse(default_precision)
+    for layer in model.layers:
+        if type(layer).__name__ not in ("GlobalAveragePooling1D", "GlobalAveragePooling2D"):
+            continue
+        extra = int(np.ceil(np.log2(max(2, int(np.prod(layer.input_shape[1:-1]))))))
+        entry = config["LayerName"].setdefault(layer.name, {})
+        if not isinstance(entry.get("Precision"), dict):
+            entry["Precision"] = {"result": entry.get("Precision", "auto")}
+        entry["Precision"]["accum"] = f"fixed<{fx.width + 2 * extra},{fx.integer + extra}>"
+
+
+def softmax_inputs(model) -> list[str]:
+    """The hls4ml layers whose output a softmax reads: a layer with its own
+    ``activation='softmax'`` (hls4ml splits the softmax off), or the layer before a
+    softmax layer (Dropout, which hls4ml removes, looked through)."""
+    graph = topology(model)
+    names = []
+    for layer in graph.layers:
+        if activation_of(layer) != "softmax":
+            continue
+        if role(layer) != ACTIVATION:
+            names.append(layer.name)
+            continue
+        source = graph.inputs[layer.name][0]
+        while source != graph.input_name and role(graph.layer(source)) == DROPOUT:
+            source = graph.inputs[source][0]
+        names.append(source)
+    return names
+
+
+# adjustments of hls4ml's configuration that every design needs, in order
+CONFIG_FIXES = (_narrow_softmax_input, _widen_global_average_accumulator)
+
+
+def check_convertible(model, knobs: dict) -> None:
+    """Stop a design hls4ml 1.3 is known to get wrong, with the reason (a design failure),
+    before its C++ fails to compile or aborts the simulation:
+
+    * its io_parallel headers for depthwise convolutions in 1D and in 2D
+      (``nnet_sepconv1d_latency.h``, ``nnet_sepconv2d_latency.h``) share one include
+      guard, so a project with both does not compile;
+    * its io_parallel depthwise convolutions have no Resource strategy (an ``assert`` in
+      the generated C++ stops the process)."""
+    kinds = {type(layer).__name__.removeprefix("Q") for layer in weight_layers(model)}
+    depthwise_1d = sorted(kinds & {"SeparableConv1D", "DepthwiseConv1D"})
+    depthwise_2d = sorted(kinds & {"SeparableConv2D", "DepthwiseConv2D"})
+    parallel = knobs["io_type"] == "io_parallel"
+    if parallel and depthwise_1d and depthwise_2d:
+        raise DesignFailed(
+            f"hls4ml 1.3 cannot compile {depthwise_1d[0]} and {depthwise_2d[0]} layers in one io_parallel "
+            "project (its 1D and 2D depthwise headers share an include guard); use io_stream"
+        )
+    if parallel and (depthwise_1d or depthwise_2d) and knobs["strategy"].lower() == "resource":
+        raise DesignFailed(f"hls4ml 1.3 has no Resource strategy for {(depthwise_1d or depthwise_2d)[0]} in io_parallel; use Latency or io_stream")
 
 
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
     """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet)."""
+    check_convertible(model, knobs)
     # hls4ml prints the whole model and per-layer notes; keep the job log readable.
     with contextlib.redirect_stdout(io.StringIO()) as chatter:
         config = build_config(model, hls_cfg, knobs, precisions)
@@ -117,8 +189,21 @@ def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict
             part=hls_cfg["part"],
             clock_period=hls_cfg["clock_period"],
         )
+    _name_softmax_configs_as_called(hls_model)
     notes = [line for line in chatter.getvalue().splitlines() if re.search(r"WARNING|Invalid|adjust", line)]
     return hls_model, notes
+
+
+def _name_softmax_configs_as_called(hls_model) -> None:
+    """A Keras ``Softmax`` layer (not ``Activation('softmax')``) compiles in hls4ml 1.3 only
+    with this: its parser names the activation after the class ('Softmax'), which names the
+    config struct ``Softmax_config<n>``, while the function call reads ``softmax_config<n>``.
+    The conversion has already written the struct's text, so that is renamed too."""
+    for layer in hls_model.get_layers():
+        if layer.class_name == "Softmax" and layer.get_attr("activation") == "Softmax":
+            layer.set_attr("activation", "softmax")
+            struct = layer.get_attr("config_cpp") or ""
+            layer.set_attr("config_cpp", struct.replace(f"Softmax_config{layer.index}", f"softmax_config{layer.index}"))
 
 
 def compile_model(hls_model) -> None:
@@ -141,8 +226,8 @@ def score(hls_model, model, split: Split) -> dict:
     for part, prefix in (("test", ""), ("val", "val_")):
         X, y = split.xy(part, model.input_shape[1:])
         hls_out = predict(hls_model, X)
-        keras_out = model.predict(X, batch_size=1024, verbose=0)
-        hls_cls, keras_cls = hls_out.argmax(axis=1), keras_out.argmax(axis=1)
+        keras_out = model.predict(X, batch_size=1024, verbose=0).reshape(len(X), -1)
+        hls_cls, keras_cls = classes_of(model, hls_out), classes_of(model, keras_out)
         result.update(
             {
                 f"{prefix}accuracy": float(np.mean(hls_cls == y)),
@@ -165,21 +250,20 @@ def bit_accurate_accuracy(
         hls_model, _ = convert(model, str(workdir), hls_cfg, knobs, precisions)
         compile_model(hls_model)
         X, y = split.xy(part, model.input_shape[1:])
-        return float(np.mean(predict(hls_model, X).argmax(axis=1) == y))
+        return float(np.mean(classes_of(model, predict(hls_model, X)) == y))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def data_tensors(model, split: Split) -> dict[str, tuple[float, bool]]:
     """The tensors whose hls4ml type the automatic hls task may narrow, with their observed
-    range on the training split: the input, and every float (non-QKeras) ReLU output.
-    QKeras activations keep the type of their quantizer. Returns name -> (max |x|, signed)."""
-    from .quantize import activation_ranges, float_relus
-
+    range on the training split: the input, and every float (non-QKeras) ReLU output (by
+    its hls4ml name, see ``graph.relu_tensor_name``). QKeras activations keep the type of
+    their quantizer. Returns name -> (max |x|, signed)."""
     X, _ = split.xy("train", model.input_shape[1:])
     tensors = {model.input_names[0]: (float(np.percentile(np.abs(X), 99.9)), True)}
     relus = float_relus(model)
-    ranges = dict(zip((layer.name for layer in relus), activation_ranges(model, split, relus)))
+    ranges = dict(zip((relu_tensor_name(layer) for layer in relus), activation_ranges(model, split, relus)))
     tensors.update({name: (value, False) for name, value in ranges.items()})
     return tensors
 
@@ -192,10 +276,6 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
     part is empty, so no type is zero bits wide). Rounding and saturation keep narrow types
     well-behaved. A candidate that cannot be built (a design failure) is logged as
     rejected. Returns (layer -> type, candidate log)."""
-    from pathlib import Path
-
-    from .candidates import CandidateLog, lowest_accepted
-
     workdir = Path(workdir)
     baseline = bit_accurate_accuracy(model, split, "val", workdir / "baseline", hls_cfg, knobs)
     record = CandidateLog("hls", baseline, tolerance, relative=False, log=log)
@@ -220,8 +300,6 @@ def auto_precision(model, split: Split, hls_cfg: dict, knobs: dict, tolerance: f
 
 def _tensor_integer(max_abs: float, signed: bool) -> int:
     """Integer bits of a tensor's type, the sign bit included, from its observed range."""
-    from .quantize import integer_bits
-
     return integer_bits(max_abs, 24, signed) + (1 if signed else 0)
 
 
@@ -248,8 +326,6 @@ _SHAPE_ATTRS = (
 def describe(hls_model) -> tuple[list[dict], dict[str, np.ndarray]]:
     """What the estimators need of each layer: kind, shape, precisions, reuse factor,
     strategy, and the weights as the hardware holds them (quantised to their type)."""
-    from .fixed import quantize_to
-
     layers, weights = [], {}
     io_type = hls_model.config.get_config_value("IOType")
     for layer in hls_model.get_layers():

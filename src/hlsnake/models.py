@@ -1,8 +1,12 @@
-"""Network architectures from the config: one builder per model type."""
+"""Networks: built from the config (one builder per model type), or a user's own
+network checked against the data and re-initialised; their sparsity."""
 
 from __future__ import annotations
 
-from .kerasenv import keras
+import numpy as np
+
+from .graph import ModelError, kernel_arrays, n_weights, weight_layers
+from .kerasenv import keras, seed_everything
 
 
 def build_mlp(spec: dict, input_shape, n_classes: int) -> keras.Model:
@@ -64,20 +68,43 @@ def build(spec: dict, input_shape, n_classes: int) -> keras.Model:
     return BUILDERS[spec["type"]](spec, input_shape, n_classes)
 
 
-def weight_layers(model: keras.Model) -> list:
-    """Layers that carry a kernel (Dense, Conv2D and their QKeras forms), in order."""
-    return [layer for layer in model.layers if hasattr(layer, "kernel")]
-
-
 def sparsity_per_layer(model: keras.Model) -> dict[str, float]:
-    import numpy as np
-
-    return {layer.name: float(np.mean(layer.get_weights()[0] == 0)) for layer in weight_layers(model)}
+    """Fraction of zero weights of every weight layer (all its kernels; biases excluded)."""
+    return {layer.name: _zeros(layer) / n_weights(layer) for layer in weight_layers(model)}
 
 
 def total_sparsity(model: keras.Model) -> float:
-    import numpy as np
+    total = sum(n_weights(layer) for layer in weight_layers(model))
+    return sum(_zeros(layer) for layer in weight_layers(model)) / total if total else 0.0
 
-    zeros = sum(int(np.sum(layer.get_weights()[0] == 0)) for layer in weight_layers(model))
-    total = sum(int(layer.get_weights()[0].size) for layer in weight_layers(model))
-    return zeros / total if total else 0.0
+
+def _zeros(layer) -> int:
+    return sum(int(np.sum(kernel == 0)) for kernel in kernel_arrays(layer))
+
+
+# -- a user's own network ---------------------------------------------------------------
+
+
+def check_shapes(model: keras.Model, n_features: int, image_shape, n_classes: int, where: str = "model") -> None:
+    """Stop (before any training) when the network does not fit the data: its input must
+    hold the data's features (and be ``dataset.image_shape`` when that is set and the input
+    is not a flat vector); its output must give one score per class (or one score for two
+    classes)."""
+    shape = tuple(int(v) for v in model.input_shape[1:])
+    image_shape = tuple(int(v) for v in image_shape) if image_shape else ()
+    if _size(shape) != int(n_features):
+        data = f"dataset.image_shape {list(image_shape)}" if image_shape else f"{n_features} features"
+        raise ModelError(f"{where}: the model input {list(shape)} holds {_size(shape)} values, but the data has {data} ({n_features} values)")
+    if image_shape and len(shape) > 1 and shape != image_shape:
+        raise ModelError(f"{where}: the model input {list(shape)} differs from dataset.image_shape {list(image_shape)}")
+    out = model.output_shape
+    if len(out) != 2:
+        raise ModelError(f"{where}: the model output has shape {list(out[1:])}; a classifier outputs one score per class (a vector)")
+    if not (out[1] == n_classes or (out[1] == 1 and n_classes == 2)):
+        raise ModelError(f"{where}: the model output has {out[1]} unit(s), but the data set has {n_classes} classes")
+
+
+def reinitialise(model: keras.Model, seed: int) -> keras.Model:
+    """The same architecture with fresh, seeded initial weights (``pretrained: false``)."""
+    seed_everything(seed)
+    return keras.models.clone_model(model)

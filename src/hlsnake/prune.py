@@ -1,4 +1,11 @@
-"""Magnitude pruning with tensorflow-model-optimization."""
+"""Magnitude pruning with tensorflow-model-optimization.
+
+Every weight layer (Dense, Conv1D/2D, depthwise and separable convolutions, and their
+QKeras forms, which tfmot prunes through their ``get_prunable_weights``) is pruned to the
+same sparsity; BatchNorm and the other layers keep their weights as they are. Works on
+Sequential and functional graphs alike (tfmot wraps the layers of a clone of the graph).
+The sparsity reached per layer is ``models.sparsity_per_layer``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,10 @@ from .kerasenv import keras  # first: tfmot must see tf_keras
 
 import tensorflow_model_optimization as tfmot  # noqa: E402
 
+from .candidates import CandidateLog
 from .data import Split
-from .models import weight_layers
-from .training import fit
+from .graph import weight_layers
+from .training import accuracy, fit
 
 
 def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=print) -> tuple[keras.Model, dict]:
@@ -56,7 +64,7 @@ def prune(model: keras.Model, split: Split, sparsity: float, cfg: dict, log=prin
 def _detached(model: keras.Model) -> keras.Model:
     """A copy of ``model`` with layers of its own. strip_pruning returns the wrapped
     layers themselves, which also belong to the training graph: their ``output`` is a
-    tensor of that graph, and a model built on it (``quantize.activation_ranges``)
+    tensor of that graph, and a model built on it (``graph.activation_ranges``)
     would be disconnected."""
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
@@ -69,9 +77,6 @@ def auto_prune(model: keras.Model, split: Split, tolerance: float, cfg: dict, lo
     try sparser, else denser); stop when the step falls below ``cfg['min_step']``.
     Returns the sparsest accepted model (``model`` itself when none is accepted), its
     sparsity, and the candidate log."""
-    from .candidates import CandidateLog
-    from .training import accuracy
-
     record = CandidateLog("prune", accuracy(model, split, "val"), tolerance, relative=False, log=log)
     best, best_sparsity = model, 0.0
     sparsity, step = 0.5, 0.25

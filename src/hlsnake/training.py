@@ -7,15 +7,27 @@ import time
 import numpy as np
 
 from .data import Split
+from .graph import classes_of, kernel_variables, n_outputs, output_activation
 from .kerasenv import keras
 
 
+def loss_and_metric(model: keras.Model):
+    """The training loss that fits the network's output: cross-entropy over its class
+    scores (softmax probabilities, or logits when there is no softmax), or binary
+    cross-entropy on a single score (after a sigmoid, or a logit)."""
+    single, activation = n_outputs(model) == 1, output_activation(model)
+    if single:
+        if activation in ("sigmoid", "quantized_sigmoid"):
+            return "binary_crossentropy", "accuracy"
+        return keras.losses.BinaryCrossentropy(from_logits=True), keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
+    if activation == "softmax":
+        return "sparse_categorical_crossentropy", "accuracy"
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True), "accuracy"
+
+
 def compile_model(model: keras.Model, learning_rate: float) -> None:
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    loss, metric = loss_and_metric(model)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=[metric])
 
 
 def fit(model: keras.Model, split: Split, cfg: dict, *, early_stopping: bool = True, callbacks=(), log=print) -> dict:
@@ -50,7 +62,7 @@ def fit(model: keras.Model, split: Split, cfg: dict, *, early_stopping: bool = T
 
 
 def predict_classes(model: keras.Model, X: np.ndarray) -> np.ndarray:
-    return np.argmax(model.predict(X, batch_size=1024, verbose=0), axis=1)
+    return classes_of(model, model.predict(X, batch_size=1024, verbose=0))
 
 
 def accuracy(model: keras.Model, split: Split, part: str = "test") -> float:
@@ -71,9 +83,10 @@ class KeepZeros(keras.callbacks.Callback):
 
     def __init__(self, layers):
         super().__init__()
-        self.layers = [layer for layer in layers if np.any(layer.get_weights()[0] == 0)]
-        self.masks = [(layer.get_weights()[0] != 0).astype(np.float32) for layer in self.layers]
+        kernels = [kernel for layer in layers for kernel in kernel_variables(layer)]
+        self.kernels = [kernel for kernel in kernels if np.any(kernel.numpy() == 0)]
+        self.masks = [(kernel.numpy() != 0).astype(np.float32) for kernel in self.kernels]
 
     def on_train_batch_end(self, batch, logs=None):
-        for layer, mask in zip(self.layers, self.masks):
-            layer.kernel.assign(layer.kernel * mask)
+        for kernel, mask in zip(self.kernels, self.masks):
+            kernel.assign(kernel * mask)
