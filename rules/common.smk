@@ -72,6 +72,26 @@ def data_file(stage_dir):
     return f"{design.results}/{design.dataset}/data/split.npz"
 
 
+# the keys of the model section that each kind of network reads
+USER_MODEL_KEYS = ("name", "type", "path", "pretrained")
+
+
+def model_settings(model):
+    """The model section as the train job reads it: a user's file and whether to keep its
+    weights, or the widths of a network the config builds (a change elsewhere reruns nothing)."""
+    if model["type"] == "keras":
+        return {k: model[k] for k in USER_MODEL_KEYS}
+    return {k: v for k, v in model.items() if k not in ("path", "pretrained")}
+
+
+def train_inputs(w):
+    """The data split, and a user's model file: a new version of it reruns what it starts."""
+    inputs = {"data": f"{RESULTS}/{w.dataset}/data/split.npz"}
+    if config["model"]["type"] == "keras":
+        inputs["model_file"] = config["model"]["path"]
+    return inputs
+
+
 def job_log(stage_pattern):
     """A job's log, beside its outputs."""
     return f"{stage_pattern}/{artifacts.LOG_FILE}"

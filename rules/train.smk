@@ -1,7 +1,8 @@
 rule train:
-    """Train the float Keras baseline (seeded, early stopping on the validation loss)."""
+    """The float Keras baseline: built and trained (seeded, early stopping on the validation
+    loss), or a user's model file, as it is or re-initialised and trained."""
     input:
-        data=f"{RESULTS}/{{dataset}}/data/split.npz",
+        unpack(train_inputs),
     output:
         model=f"{RESULTS}/{{dataset}}/{{model}}/train/{MODEL}",
         metrics=f"{RESULTS}/{{dataset}}/{{model}}/train/{METRICS}",
@@ -14,7 +15,7 @@ rule train:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(120),
     params:
-        model=config["model"],
+        model=model_settings(config["model"]),
         fit=config["train"],
         seed=config["seed"],
     script:

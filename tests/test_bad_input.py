@@ -32,6 +32,23 @@ def _flow(*steps) -> dict:
     return {"designs": {"baseline": False, "flows": [list(steps)]}}
 
 
+def _user_model(name: str) -> dict:
+    return {"model": {"name": "mine", "type": "keras", "path": f"{{data}}/{name}"}}
+
+
+def _write_models(folder: Path) -> None:
+    """Keras model files that cannot run on digits (64 features, 10 classes), and a corrupt one."""
+    from hlsnake.kerasenv import keras
+
+    def net(n_in, *layers):
+        return keras.Sequential([keras.layers.InputLayer(input_shape=(n_in,)), keras.layers.Dense(8), *layers])
+
+    net(64, keras.layers.Dense(3, activation="softmax")).save(folder / "three_classes.h5")
+    net(32, keras.layers.Dense(10, activation="softmax")).save(folder / "narrow_input.h5")
+    net(64, keras.layers.LayerNormalization(name="norm"), keras.layers.Dense(10, activation="softmax")).save(folder / "layernorm.h5")
+    (folder / "corrupt.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)  # an HDF5 signature, then nothing
+
+
 def _grid(**knobs) -> dict:
     return {"designs": {"baseline": False, "grid": {"sparsity": [0.0], "weight_bits": [6], "reuse_factor": [1], **knobs}}}
 
@@ -62,6 +79,12 @@ CASES = {
     "results outside": ({"results": "../outside"}, "results: '../outside' must be a relative path inside the working directory"),
     "model name with a path": ({"model": {"name": "../../outside"}}, "model.name: '../../outside' does not match"),
     "dataset tag with a path": ({"dataset": {"name": "digits", "tag": "a/../../outside"}}, "dataset.tag: 'a/../../outside' does not match"),
+    "own model without a file": ({"model": {"type": "keras"}}, "model.path is required when model.type is 'keras'"),
+    "missing model file": (_user_model("nope.h5"), "model.path: model file {data}/nope.h5 does not exist"),
+    "corrupt model file": (_user_model("corrupt.h5"), "model.path: model file {data}/corrupt.h5 could not be read as a Keras model"),
+    "unsupported layer": (_user_model("layernorm.h5"), "layer 'norm' is a LayerNormalization, which hlsnake does not support. Supported layers: weight layer: Dense, Conv1D"),
+    "model output vs classes": (_user_model("three_classes.h5"), "the model output has 3 unit(s), but the data set has 10 classes"),
+    "model input vs features": (_user_model("narrow_input.h5"), "the model input [32] holds 32 values, but the data has 64 features (images 8x8x1)"),
 }
 
 # targets that try to reach outside results/ (or the working directory) through the wildcards
@@ -87,6 +110,7 @@ def outcomes(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     for name, table in TABLES.items():
         (data / name).write_text("") if table is None else table.to_csv(data / name, index=False)
+    _write_models(data)
     runs = {}
     for case, (overrides, message) in CASES.items():
         workdir = tmp_path_factory.mktemp("bad") / "work"

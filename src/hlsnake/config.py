@@ -8,12 +8,13 @@ import copy
 from pathlib import Path, PurePosixPath
 
 import jsonschema
+import numpy as np
 import yaml
 
 from . import data, expressions, synth
 from .designs import flow_item, parse_design_path
 from .flows import compile_config, config_flows
-from .modelspec import layer_counts
+from .modelspec import layer_counts, user_model_problem
 from .space import Space, SpaceError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -155,6 +156,7 @@ def load(path, overrides: dict | None = None, schema_path=None) -> dict:
 def _check_semantics(config: dict, check_files: bool) -> None:
     _check_results(config)
     _check_dataset(config, check_files)
+    _check_model(config, check_files)
     _check_quantize(config)
     _check_synth(config)  # before the designs: their paths name the synthesis backend
     _check_designs(config)
@@ -219,6 +221,29 @@ def _check_dataset(config: dict, check_files: bool) -> None:
                 data.read_labelled_file(ds["path"], ds["label"] or data.JET_LABEL, data.JET_FEATURES)
         except data.DataError as err:
             raise ConfigError(f"dataset.path: {err}") from None
+
+
+def _check_model(config: dict, check_files: bool) -> None:
+    """A user's model file (model.type: keras): readable, only supported layers, and an input
+    and output that fit the data; checked here, before any job runs."""
+    model, ds = config["model"], config["dataset"]
+    if model["type"] != "keras":
+        return
+    if not model["path"]:
+        raise ConfigError("model.path is required when model.type is 'keras' (your .h5 or .keras model file)")
+    if not check_files:
+        return
+    if ds["name"] == "jets" and not ds["path"]:  # fetched by its job: 16 features, 5 classes
+        n_features, image_shape, n_classes = len(data.JET_FEATURES), None, 5
+    else:
+        try:
+            table = data.load_source(ds)
+        except data.DataError as err:
+            raise ConfigError(f"dataset: {err}") from None
+        n_features, image_shape, n_classes = table.features.shape[1], ds["image_shape"] or table.image_shape, len(np.unique(table.labels))
+    problem = user_model_problem(model, n_features, image_shape, n_classes)
+    if problem:
+        raise ConfigError(problem)
 
 
 def _check_quantize(config: dict) -> None:

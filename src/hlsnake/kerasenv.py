@@ -10,9 +10,11 @@ tf_keras, and registering tf_keras as ``keras`` makes hls4ml take its Keras 2 pa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
+import tempfile
 import warnings
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
@@ -28,12 +30,38 @@ if "keras" in sys.modules and not sys.modules["keras"].__name__.startswith("tf_k
         "QKeras, tfmot and hls4ml need tf_keras)."
     )
 
-import tf_keras  # noqa: E402
-
-sys.modules["keras"] = tf_keras
-
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+
+
+@contextlib.contextmanager
+def _startup_messages_kept_back():
+    """TensorFlow's C++ start-up messages on a machine without CUDA ("Could not find cuda
+    drivers", "failed call to cuInit", absl's "before InitializeLog") go to the process's
+    stderr, whatever the log level: keep them off the terminal, and show them only when the
+    start fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as kept:
+        os.dup2(kept.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            kept.seek(0)
+            sys.stderr.write(kept.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+with _startup_messages_kept_back():
+    import tf_keras
+
+    sys.modules["keras"] = tf_keras
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()  # initialises the platforms (the cuInit message)
 
 tf.get_logger().setLevel("ERROR")
 # hlsnake saves its models as HDF5 on purpose (one format that tf_keras, QKeras custom

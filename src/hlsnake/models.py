@@ -93,8 +93,8 @@ def check_shapes(model: keras.Model, n_features: int, image_shape, n_classes: in
     shape = tuple(int(v) for v in model.input_shape[1:])
     image_shape = tuple(int(v) for v in image_shape) if image_shape else ()
     if _size(shape) != int(n_features):
-        data = f"dataset.image_shape {list(image_shape)}" if image_shape else f"{n_features} features"
-        raise ModelError(f"{where}: the model input {list(shape)} holds {_size(shape)} values, but the data has {data} ({n_features} values)")
+        images = f" (images {'x'.join(map(str, image_shape))})" if image_shape else ""
+        raise ModelError(f"{where}: the model input {list(shape)} holds {_size(shape)} values, but the data has {n_features} features{images}")
     if image_shape and len(shape) > 1 and shape != image_shape:
         raise ModelError(f"{where}: the model input {list(shape)} differs from dataset.image_shape {list(image_shape)}")
     out = model.output_shape

@@ -15,7 +15,9 @@ from .data import Split
 from .fileio import atomic_path
 from .joblog import log
 from .kerasenv import load_model, seed_everything
-from .models import build, input_shape_for, sparsity_per_layer, total_sparsity
+from .modelfile import load_user_model
+from .models import build, check_shapes, input_shape_for, reinitialise, sparsity_per_layer, total_sparsity
+from .modelspec import file_digest
 from .provenance import provenance, stage_seed
 from .tasks import TASKS
 from .training import accuracy, count_params, fit
@@ -43,14 +45,24 @@ def _save_model_stage(model, split, out_dir: Path, stage: str, params: dict, ext
 
 
 def train(data_path, out_dir, model_spec: dict, fit_cfg: dict, seed: int, threads: int | None = None) -> dict:
-    """Train the float baseline; ``threads`` (the job's thread count) caps TensorFlow's pools."""
+    """The baseline: the network the config builds, trained; or a user's own network
+    (``model.type: keras``), as it is (``pretrained``) or re-initialised and trained.
+    ``threads`` (the job's thread count) caps TensorFlow's pools."""
     start, out_dir = time.time(), Path(out_dir)
     seed_everything(stage_seed(seed, out_dir), threads=threads)
     split = Split(data_path)
-    shape = input_shape_for(model_spec, split.n_features, split.image_shape)
-    model = build(model_spec, shape, split.n_classes)
-    history = fit(model, split, fit_cfg, log=log)
     sections = {"model": model_spec, "train": fit_cfg, "seed": seed}
+    if model_spec["type"] == "keras":
+        model = load_user_model(model_spec["path"])
+        check_shapes(model, split.n_features, split.image_shape, split.n_classes)
+        sections["model"] = {**model_spec, "file_digest": file_digest(model_spec["path"])}
+        if model_spec["pretrained"]:  # the given model as it is: nothing is retrained
+            log(f"  pretrained model {model_spec['path']}: not retrained")
+            return _save_model_stage(model, split, out_dir, "train", {}, {"fit": None}, sections, start)
+        model = reinitialise(model, stage_seed(seed, out_dir))
+    else:
+        model = build(model_spec, input_shape_for(model_spec, split.n_features, split.image_shape), split.n_classes)
+    history = fit(model, split, fit_cfg, log=log)
     return _save_model_stage(model, split, out_dir, "train", {}, {"fit": history}, sections, start)
 
 
