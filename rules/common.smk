@@ -72,6 +72,12 @@ def data_file(stage_dir):
     return f"{design.results}/{design.dataset}/data/split.npz"
 
 
+def dataset_settings(dataset):
+    """The dataset section as prepare_data reads it; standardising (the default) is not named,
+    so that results made before the key existed stay valid."""
+    return {k: v for k, v in dataset.items() if not (k == "standardise" and v)}
+
+
 # the keys of the model section that each kind of network reads
 USER_MODEL_KEYS = ("name", "type", "path", "pretrained")
 

@@ -10,7 +10,7 @@ rule prepare_data:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(30),
     params:
-        spec=config["dataset"],
+        spec=dataset_settings(config["dataset"]),
         seed=config["seed"],
     script:
         "../scripts/prepare_data.py"

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import HLS_REPORTS, HLS_REPORTS_MORE, require_fixtures
-from hlsnake import graph, kerasenv, modelfile, models, quantize, scale, selflabel
+from hlsnake import graph, kerasenv, modelfile, models, quantize, scale
+
+import selflabel
 from hlsnake.graph import ModelError
 from hlsnake.kerasenv import keras
 

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import HLS_REPORTS, HLS_REPORTS_MORE, JET_MODELS, REPO, require_fixtures
-from hlsnake import data, graph, hls, kerasenv, modelfile, models, prune, quantize, scale, selflabel
+from hlsnake import data, graph, hls, kerasenv, modelfile, models, prune, quantize, scale
+
+import selflabel
 from hlsnake.failures import DesignFailed
 from hlsnake.kerasenv import keras
 from hlsnake.synth import estimate

@@ -202,6 +202,8 @@ def _check_results(config: dict) -> None:
 
 def _check_dataset(config: dict, check_files: bool) -> None:
     ds, model = config["dataset"], config["model"]
+    if ds["standardise"] is None:  # a pretrained model file gets the features it was trained on
+        ds["standardise"] = not (model["type"] == "keras" and model["pretrained"])
     if ds["test_fraction"] + ds["validation_fraction"] >= 0.8:
         raise ConfigError("dataset.test_fraction + dataset.validation_fraction must leave at least 20% for training")
     if ds["name"] == "file":

@@ -189,7 +189,8 @@ def load_source(spec: dict) -> Table:
 
 
 def split_and_standardise(table: Table, spec: dict) -> dict:
-    """Stratified, seeded train/validation/test split; standardisation fitted on train."""
+    """Stratified, seeded train/validation/test split; standardisation fitted on train
+    (unless ``standardise`` is false)."""
     from sklearn.model_selection import train_test_split
 
     classes, y = np.unique(table.labels, return_inverse=True)
@@ -208,6 +209,8 @@ def split_and_standardise(table: Table, spec: dict) -> dict:
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std[std == 0] = 1.0  # constant features (blank pixels) stay at zero
+    if not spec.get("standardise", True):  # the features as the file holds them
+        mean, std = np.zeros_like(mean), np.ones_like(std)
 
     def scale(a):
         return ((a - mean) / std).astype(np.float32)

@@ -1,4 +1,4 @@
-"""A data split labelled by a network's own predictions.
+"""Test data labelled by a network's own predictions (a split, or a data file).
 
 For a trained network whose data set is not at hand (e.g. a model kept beside a published
 hls4ml project), inputs drawn from a fixed distribution, labelled with the network's own
@@ -13,10 +13,12 @@ import json
 
 import numpy as np
 
-from .data import Split
-from .fileio import atomic_path
-from .graph import classes_of, n_classes_of
-from .kerasenv import keras
+import pandas as pd
+
+from hlsnake.data import Split
+from hlsnake.fileio import atomic_path
+from hlsnake.graph import classes_of, n_classes_of
+from hlsnake.kerasenv import keras
 
 
 def split_labelled_by(model: keras.Model, X: np.ndarray, path, seed: int = 0, validation_fraction: float = 0.2, test_fraction: float = 0.2) -> Split:
@@ -41,3 +43,13 @@ def split_labelled_by(model: keras.Model, X: np.ndarray, path, seed: int = 0, va
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **arrays)
     return Split(path)
+
+
+def file_labelled_by(model: keras.Model, X: np.ndarray, path, label: str = "class") -> pd.DataFrame:
+    """``X`` (flat features) labelled by ``model`` as a CSV data file (``dataset: file``)."""
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    shape = tuple(int(v) for v in model.input_shape[1:])
+    y = classes_of(model, model.predict(X.reshape(-1, *shape), batch_size=1024, verbose=0))
+    table = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(**{label: y})
+    table.to_csv(path, index=False)
+    return table
