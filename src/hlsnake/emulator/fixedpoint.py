@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from ..fixed import Fixed
 
 MAX_BITS = 62  # widest code (sign included) the int64 arithmetic holds with a spare bit for sums
 
@@ -31,7 +32,8 @@ class EmulationUnsupported(Exception):
 
 @dataclass(frozen=True)
 class FixedType:
-    """An ap_fixed / ap_ufixed / ap_int type."""
+    """An ap_fixed / ap_ufixed type, or an ap_int / ap_uint (``is_int``: no quantisation or overflow
+    modes; assignments truncate toward zero and wrap)."""
 
     width: int
     integer: int
@@ -39,6 +41,7 @@ class FixedType:
     rounding: str = "TRN"
     saturation: str = "WRAP"
     sat_bits: int = 0
+    is_int: bool = False
 
     def __post_init__(self):
         if self.rounding not in ROUNDING_MODES:
@@ -61,6 +64,8 @@ class FixedType:
         return (1 << (self.width - (1 if self.signed else 0))) - 1
 
     def __str__(self) -> str:
+        if self.is_int:
+            return f"ap_{'' if self.signed else 'u'}int<{self.width}>"
         return (f"ap_{'' if self.signed else 'u'}fixed<{self.width},{self.integer},AP_{self.rounding},"
                 f"AP_{self.saturation},{self.sat_bits}>")
 
@@ -75,21 +80,22 @@ class FixedType:
             return cls(int(precision.width), int(precision.integer), bool(precision.signed),
                        precision.rounding_mode.name, precision.saturation_mode.name, int(precision.saturation_bits or 0))
         if "IntegerPrecisionType" in lineage:
-            return cls(int(precision.width), int(precision.width), bool(precision.signed))
+            return cls(int(precision.width), int(precision.width), bool(precision.signed), is_int=True)
         raise EmulationUnsupported(f"{what or 'a tensor'} has type {precision} ({kind}); only ap_fixed/ap_int are emulated")
 
     @classmethod
     def parse(cls, text: str) -> "FixedType":
-        """A C++ type as hls4ml writes it into a config, e.g. ``ap_ufixed<15, 5>``."""
-        match = re.fullmatch(r"\s*ap_(u?)(fixed|int)<([^>]*)>\s*", text)
-        if not match:
-            raise EmulationUnsupported(f"type {text!r} is not an ap_fixed/ap_int type")
-        args = [a.strip() for a in match[3].split(",")]
-        signed = match[1] != "u"
-        if match[2] == "int":
-            return cls(int(args[0]), int(args[0]), signed)
-        modes = [a.replace("AP_", "") for a in args[2:]] + ["TRN", "WRAP", "0"][len(args) - 2:]
-        return cls(int(args[0]), int(args[1]), signed, modes[0], modes[1], int(modes[2]))
+        """A C++ type as hls4ml writes it into a config, e.g. ``ap_ufixed<15, 5>`` or
+        ``ap_fixed<18,8,AP_RND,AP_SAT,0>``."""
+        try:
+            base = Fixed.parse(text)
+        except ValueError as exc:
+            raise EmulationUnsupported(str(exc)) from None
+        if "int<" in text:
+            return cls(base.width, base.integer, base.signed, is_int=True)
+        modes = [m.strip().replace("AP_", "") for m in text[text.index("<") + 1:text.rindex(">")].split(",")[2:]]
+        rounding, saturation, bits = modes + ["TRN", "WRAP", "0"][len(modes):]
+        return cls(base.width, base.integer, base.signed, rounding, saturation, int(bits))
 
 
 # -- conversions -------------------------------------------------------------------------------
@@ -151,8 +157,16 @@ def wrap(codes: np.ndarray, width: int, signed: bool) -> np.ndarray:
 
 
 def convert(codes: np.ndarray, frac: int, t: FixedType) -> np.ndarray:
-    """Assign exact values (``codes * 2**-frac``) to type ``t``: ``ap_fixed_base::operator=``."""
+    """Assign exact values (``codes * 2**-frac``) to type ``t``: ``ap_fixed_base::operator=``, or
+    for an ap_int the conversion ``to_ap_int_base``: truncation toward zero, then wrap-around."""
     codes = np.asarray(codes, dtype=np.int64)
+    if t.is_int:
+        whole = codes if frac <= 0 else np.where(codes < 0, -((-codes) >> frac), codes >> frac)
+        if frac < 0:
+            if codes.size and int(np.abs(codes).max()) >= 1 << (MAX_BITS + frac):
+                raise EmulationUnsupported(f"aligning a value to {t} needs more than {MAX_BITS} bits")
+            whole = codes << -frac
+        return wrap(whole, t.width, t.signed)
     shift = frac - t.frac
     if shift > 0:
         neg = codes < 0
@@ -181,6 +195,8 @@ def from_double(values, t: FixedType) -> np.ndarray:
     x = np.asarray(values, dtype=np.float64)
     if np.isnan(x).any():
         raise EmulationUnsupported("NaN input (ap_fixed does not define its conversion)")
+    if t.is_int:
+        return _int_from_double(x, t)
     with np.errstate(over="ignore"):
         scaled = np.ldexp(x, t.frac)
     huge = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0**MAX_BITS)
@@ -201,6 +217,19 @@ def from_double(values, t: FixedType) -> np.ndarray:
     low = np.where(huge, np.nan_to_num(low), 0).astype(np.int64)
     q = np.where(huge, wrap(low, t.width, t.signed), q)
     return _overflow(q, t, over=huge & ~neg, under=huge & neg)
+
+
+def _int_from_double(x: np.ndarray, t: FixedType) -> np.ndarray:
+    """``ap_int_base(double)``: the magnitude truncated (|x| < 0.5 gives -1 before the sign is applied,
+    so a small negative x becomes +1), wrapped to the width, then negated for negative x."""
+    magnitude = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        exponent = np.frexp(magnitude)[1] - 1  # the unbiased exponent: 2**e <= |x| < 2**(e+1)
+    too_far = ~np.isfinite(magnitude) | (exponent - 52 >= t.width)  # shifted past the register: 0
+    low = np.fmod(np.floor(np.where(too_far, 0.0, magnitude)), 2.0**t.width).astype(np.int64)
+    v = np.where(magnitude < 0.5, np.where(x < 0, -1, 0), low)
+    v = np.where(x == 0, 0, v)
+    return wrap(np.where(x < 0, -v, v), t.width, t.signed)
 
 
 def to_float(codes: np.ndarray, t: FixedType, dtype=np.float64) -> np.ndarray:

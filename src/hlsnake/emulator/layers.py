@@ -41,6 +41,8 @@ class Fx:
 
     def to(self, t: FixedType) -> "Fx":
         """Assignment to another type (``res_T x = data``)."""
+        if t.is_int and not self.type.is_int and self.type.integer <= 0:
+            raise EmulationUnsupported(f"{self.type} to {t}: ap_fixed's to_ap_int_base is irregular without integer bits")
         return Fx(convert(self.codes, self.type.frac, t), t)
 
 
@@ -239,11 +241,7 @@ class Accumulator:
         self.modular = accum.saturation == "WRAP" and accum.sat_bits == 0
         n_in, n_out = (self.w.size if depthwise else self.w.shape[0]), self.w.shape[1]
         # the kernel's schedule, validated: a kernel that does not compute the layer is unsupported
-        self.order = None if kernel == "DenseResource_rf_gt_nin" else schedules.order(kernel, n_in, n_out, reuse, layer.name,
-                                                                                      depthwise)
-        if not (self.free or self.modular) and self.order is None:
-            raise EmulationUnsupported(f"layer {layer.name}: its {accum} accumulator can saturate, and the two-level "
-                                       f"summation order of {kernel} is not replayed")
+        self.order = schedules.order(kernel, n_in, n_out, reuse, layer.name, depthwise)
         if accum.width + int(np.ceil(np.log2(n_in + 2))) > 62 and not self.modular:
             raise EmulationUnsupported(f"layer {layer.name}: sums of {n_in} {accum} values exceed 62 bits")
         # float64 BLAS is exact while every partial sum stays below 2**53

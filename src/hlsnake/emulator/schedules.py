@@ -123,6 +123,9 @@ def order(kernel: str, n_in: int, n_out: int, rf: int, layer: str, depthwise: bo
         if depthwise:  # acc[c] += mult[k * C + c] for taps k ascending
             return np.arange(per_output)[:, None] * n_out + np.arange(n_out)[None, :]
         return np.repeat(np.arange(n_in)[:, None], n_out, axis=1)
+    if kernel == "DenseResource_rf_gt_nin":  # hls4ml 1.3 names it for reuse factors > n_in that n_in does not divide
+        raise EmulationUnsupported(f"layer {layer}: nnet_utils has no {kernel} kernel class (reuse factor {rf} for "
+                                   f"{n_in}x{n_out}): the project does not compile")
     if kernel not in KERNELS:
         raise EmulationUnsupported(f"layer {layer}: kernel {kernel} is not emulated")
     replay, weight_of = KERNELS[kernel]
