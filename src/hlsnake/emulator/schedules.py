@@ -65,19 +65,9 @@ def _dense_rf_gt_nin_rem0(n_in, n_out, rf, n_weights):
         i = 0 if i + 1 >= n_in else i + 1
 
 
-def _depthwise_rf_leq_nout(n_in, n_out, rf, n_weights):
-    block_factor = math.ceil(n_in / rf)
-    for ir in range(rf):
-        i, o = ir, ir
-        for _ in range(block_factor):
-            yield i, o, i
-            i += rf
-            o += rf
-            if o >= n_out:
-                o -= n_out
-
-
-def _depthwise_rf_gt_nout_rem0(n_in, n_out, rf, n_weights):
+def _depthwise_resource(n_in, n_out, rf, n_weights):
+    """depthwise_product_resource_rf_leq_nout / _rf_gt_nout_rem0 / _gt_nout, which all come down to:
+    round ir reads inputs ir, ir + rf, ... and starts at output ir % n_out, stepping rf % n_out."""
     rufactor = min(rf, n_in)
     block_factor = math.ceil(n_in / rufactor)
     for ir in range(rufactor):
@@ -85,20 +75,7 @@ def _depthwise_rf_gt_nout_rem0(n_in, n_out, rf, n_weights):
         for _ in range(block_factor):
             yield i, o, i
             i += rufactor
-
-
-def _depthwise_rf_gt_nout(n_in, n_out, rf, n_weights):
-    rufactor = min(rf, n_in)
-    block_factor = math.ceil(n_in / rufactor)
-    remainder = rf % n_out
-    for ir in range(rufactor):
-        i, o = ir, ir % n_out
-        for _ in range(block_factor):
-            yield i, o, i
-            i += rufactor
-            o += remainder
-            if o >= n_out:
-                o -= n_out
+            o = (o + rf % n_out) % n_out
 
 
 # kernel -> (loop replay, how the weight index maps to (input, output))
@@ -108,9 +85,9 @@ KERNELS = {
     "DenseResource_rf_leq_nin": (_dense_rf_leq_nin, _DENSE),
     "DenseResource_rf_gt_nin_rem0": (_dense_rf_gt_nin_rem0, _DENSE),
     "conv_resource": (_conv_resource, _DENSE),
-    "DepthwiseDenseResource_rf_leq_nout": (_depthwise_rf_leq_nout, _DEPTHWISE),
-    "DepthwiseDenseResource_rf_gt_nout_rem0": (_depthwise_rf_gt_nout_rem0, _DEPTHWISE),
-    "DepthwiseDenseResource_rf_gt_nout": (_depthwise_rf_gt_nout, _DEPTHWISE),
+    "DepthwiseDenseResource_rf_leq_nout": (_depthwise_resource, _DEPTHWISE),
+    "DepthwiseDenseResource_rf_gt_nout_rem0": (_depthwise_resource, _DEPTHWISE),
+    "DepthwiseDenseResource_rf_gt_nout": (_depthwise_resource, _DEPTHWISE),
 }
 LATENCY = {"DenseLatency", "DepthwiseDenseLatency"}
 
