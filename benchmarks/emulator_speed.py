@@ -50,12 +50,13 @@ def time_design(label: str, model, split: data.Split, workdir: Path) -> None:
     predict_s = time.perf_counter() - start
 
     problem = compare(emulator, X, simulated)
+    y = np.concatenate([split.xy("test")[1], split.xy("val")[1]])
     print(f"{label}: {len(X)} samples (test + validation)\n"
           f"  hls4ml conversion        {convert_s:7.2f} s (both paths)\n"
           f"  emulator                 {build_s + emulate_s:7.3f} s (build {build_s:.3f} s, predict {emulate_s:.3f} s)\n"
           f"  C simulation: g++        {compile_s:7.2f} s, predict {predict_s:.3f} s\n"
           f"  outputs identical: {problem is None}{'' if problem is None else ' -- ' + problem}\n"
-          f"  accuracy (test+val): {np.mean(emulated.argmax(1) == np.concatenate([split.xy('test')[1], split.xy('val')[1]])):.4f}")
+          f"  accuracy (test+val): {np.mean(emulated.argmax(1) == y):.4f}")
 
 
 def main() -> None:

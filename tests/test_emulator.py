@@ -18,7 +18,6 @@ import dataclasses
 import io
 import re
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -137,7 +136,8 @@ class Design:
 
     def conv(self, layer_class, x, **kw):
         name = self.name(layer_class.__name__)
-        n_in, n_out = int(np.prod(np.atleast_1d(kw["kernel_size"]))) ** (2 if layer_class is L.Conv2D else 1) * x.shape[-1], kw["filters"]
+        taps = int(kw["kernel_size"]) ** (2 if layer_class is L.Conv2D else 1)
+        n_in, n_out = taps * x.shape[-1], kw["filters"]
         x = layer_class(name=name, **kw)(x)
         self.weight_settings(name)
         self.precision(name, result=random_type(self.rng, 6, 18, 3, 8))  # chained accumulators stay within 62 bits
@@ -283,7 +283,8 @@ def qkeras_net(d: Design, n_in: int):
         if r.random() < 0.3:
             x = d.batchnorm(x)
         bits = int(r.integers(2, 9))
-        quantizer = quantized_relu(bits, int(r.integers(0, 3))) if r.random() < 0.7 else quantized_bits(bits, int(r.integers(0, 3)), alpha=1)
+        integer = int(r.integers(0, 3))
+        quantizer = quantized_relu(bits, integer) if r.random() < 0.7 else quantized_bits(bits, integer, alpha=1)
         x = QActivation(quantizer, name=d.name("QActivation"))(x)
         if conv_first and i == 0:  # flatten after the activation: an io_stream activation after an in-place
             x = L.Flatten(name=d.name("Flatten"))(x)  # flatten reads past its input pack (hls4ml 1.3)
@@ -321,7 +322,8 @@ def random_project(seed: int, io_type: str, families: list[str], name: str):
             target = cfg["LayerName"].setdefault(lname, {})
             for key, value in entries.items():
                 if key == "Precision":
-                    target["Precision"] = {**(target.get("Precision") if isinstance(target.get("Precision"), dict) else {}), **value}
+                    known = target.get("Precision") if isinstance(target.get("Precision"), dict) else {}
+                    target["Precision"] = {**known, **value}
                 else:
                     target[key] = value
     return model, cfg
@@ -427,7 +429,8 @@ def simulated(tmp_path_factory) -> list[Simulated]:
     return items
 
 
-@pytest.mark.parametrize("index", range(len(PROJECTS) + 2), ids=[f"p{s}" for s, _, _ in PROJECTS] + ["digits_float", "digits_qkeras"])
+@pytest.mark.parametrize("index", range(len(PROJECTS) + 2),
+                         ids=[f"p{s}" for s, _, _ in PROJECTS] + ["digits_float", "digits_qkeras"])
 def test_emulator_matches_c_simulation(simulated, index):
     item = simulated[index]
     assert item.error is None, item.error
@@ -527,8 +530,9 @@ def test_conversions_match_ap_fixed(tmp_path):
         # beyond that ap_fixed's own assertion fires (a bit read past the MSB); to_ap_int_base needs integer bits
         if src.frac - dst.frac <= src.width and not (dst.is_int and src.integer < 1):
             pairs.append((src, dst))
+    specials = [0.0, -0.0, 1e30, -1e30, 1e-30, -1e-30, -0.3, 2.0**70 + 2.0**20]
     doubles = [float(v) for v in np.concatenate([rng.normal(0, 4, 200), rng.uniform(-3000, 3000, 40), np.arange(-64, 65) / 8,
-                                                  np.arange(-40, 40) / 16 + 1e-9, [0.0, -0.0, 1e30, -1e30, 1e-30, -1e-30, -0.3, 2.0**70 + 2.0**20]])]
+                                                  np.arange(-40, 40) / 16 + 1e-9, specials])]
     doubles += [float("inf"), float("-inf")]
     targets = [target(12) for _ in range(60)]
 
@@ -540,16 +544,19 @@ def test_conversions_match_ap_fixed(tmp_path):
     lines = ['#include "ap_fixed.h"', "#include <cstdio>", "int main() {",
              "double vals[] = {" + ",".join("(1.0/0.0)" if v == float("inf") else "(-1.0/0.0)" if v == float("-inf") else repr(v)
                                             for v in doubles) + "};"]
+    def show(t):  # print the code's bits
+        return f'printf("%lld ", (long long)b.range({t.width - 1}, 0).to_int64());'
+
     for src, dst in pairs:
         lines.append(f"for (long c = 0; c < (1L << {src.width}); c++) {{ {cpp(src)} a; a.range({src.width - 1}, 0) = c; "
-                     f"{cpp(dst)} b = a; printf(\"%lld \", (long long)b.range({dst.width - 1}, 0).to_int64()); }} printf(\"\\n\");")
+                     f'{cpp(dst)} b = a; {show(dst)} }} printf("\\n");')
     for dst in targets:
-        lines.append(f"for (double v : vals) {{ {cpp(dst)} b = v; printf(\"%lld \", (long long)b.range({dst.width - 1}, 0).to_int64()); }}"
-                     " printf(\"\\n\");")
+        lines.append(f'for (double v : vals) {{ {cpp(dst)} b = v; {show(dst)} }} printf("\\n");')
     lines.append("return 0; }")
     (tmp_path / "t.cpp").write_text("\n".join(lines))
     ap_types = Path(hls4ml.__file__).parent / "templates" / "vivado" / "ap_types"
-    subprocess.run(["g++", "-O1", "-std=c++14", f"-I{ap_types}", "t.cpp", "-o", "t"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["g++", "-O0", "-std=c++14", f"-I{ap_types}", "t.cpp", "-o", "t"], cwd=tmp_path, check=True,
+                   capture_output=True)
     rows = subprocess.run(["./t"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.splitlines()
     for (src, dst), row in zip(pairs, rows):
         codes = fixedpoint.wrap(np.arange(1 << src.width), src.width, src.signed)

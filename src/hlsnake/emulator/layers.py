@@ -678,7 +678,8 @@ class ZeroPaddingHandler(Handler):
         super().__init__(layer, io_type)
         c = lambda name: config_int(layer, name)  # noqa: E731
         if layer.class_name == "ZeroPadding2D":
-            out_hw, pads, in_hw = (c("out_height"), c("out_width")), (c("pad_top"), c("pad_left")), (c("in_height"), c("in_width"))
+            out_hw, pads = (c("out_height"), c("out_width")), (c("pad_top"), c("pad_left"))
+            in_hw = (c("in_height"), c("in_width"))
         else:
             out_hw, pads, in_hw = (1, c("out_width")), (0, c("pad_left")), (1, c("in_width"))
         self.index, self.n_chan = window_index(out_hw, (1, 1), (1, 1), pads, in_hw), c("n_chan")

@@ -106,12 +106,15 @@ def compare(emulator: Emulator, X, simulated_output, traces: Mapping[str, np.nda
 
 
 def simulate(hls_model, X, trace: bool = True):
-    """The C simulation of ``X`` (float64): (output, traces). With ``trace`` the model is
-    compiled with tracing (hls4ml's ``trace`` recompiles) and every layer whose config has
-    ``Trace: True`` is recorded; without it the model must be compiled already."""
-    X64 = np.ascontiguousarray(X, dtype=np.float64)
+    """The C simulation of ``X`` (in float64, so that traces hold the fixed-point values exactly):
+    (output, traces). With ``trace`` every layer is traced and the model is compiled with tracing
+    (hls4ml's ``trace`` recompiles); without it the model must be compiled already."""
+    X64 = [np.ascontiguousarray(x, np.float64) for x in X] if isinstance(X, (list, tuple)) else \
+        np.ascontiguousarray(X, dtype=np.float64)
     with contextlib.redirect_stdout(io.StringIO()):
         if trace:
+            for layer in hls_model.get_layers():
+                layer.set_attr("trace", True)
             return hls_model.trace(X64)
         return hls_model.predict(X64), {}
 
