@@ -106,6 +106,11 @@ def job_log(stage_pattern):
 # -- synthesis --------------------------------------------------------------------------
 
 
+def synthesis_hls_settings(hls):
+    """The hls section as a synthesis job reads it (the evaluator of the accuracy is not its concern)."""
+    return {k: v for k, v in hls.items() if k != "evaluate"}
+
+
 def synth_settings(synth, backend):
     """The synth keys a backend reads: the estimator none; tools their timeout and settings."""
     if backend == "estimate":
@@ -162,6 +167,19 @@ def designs_of(dataset, model):
 
 def report_inputs(w):
     return sorted({f for design in designs_of(w.dataset, w.model) for f in design_files(design)})
+
+
+def csim_checks(front_file):
+    """The C simulation's checks of the designs a front file lists."""
+    return [f"{hls}/{artifacts.CSIM_CHECK_FILE}" for hls in read_json(front_file)["hls"]]
+
+
+def front_checks(w):
+    return csim_checks(checkpoints.front.get(dataset=w.dataset, model=w.model).output[0])
+
+
+def study_front_checks(w):
+    return csim_checks(checkpoints.study_front.get(study=w.study).output[0])
 
 
 # -- studies: search (TPE), random, grid over config search.space (rules/search.smk) -----

@@ -47,3 +47,27 @@ rule hls_convert_auto:
         hls=lambda w: step_sections(w.step, automatic=True)["hls"],
     script:
         "../scripts/hls_convert.py"
+
+
+rule csim_check:
+    """The C simulation of a design that reached a front: it must agree with the emulator."""
+    input:
+        model=f"{{parent}}/{MODEL}",
+        data=lambda w: data_file(w.parent),
+        hls=f"{{parent}}/{{step}}/{METRICS}",
+    output:
+        f"{{parent}}/{{step}}/{artifacts.CSIM_CHECK_FILE}",
+    log:
+        "{parent}/{step}/csim_check.log",
+    wildcard_constraints:
+        step=f"{FIXED_HLS_STEP}|{AUTO_HLS_STEP}",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
+    params:
+        hls=lambda w: step_sections(w.step, automatic=False)["hls"],
+    script:
+        "../scripts/csim_check.py"

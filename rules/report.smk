@@ -1,7 +1,24 @@
+checkpoint front:
+    """The designs on the front of the summary whose accuracy the emulator computed."""
+    input:
+        report_inputs,
+    output:
+        f"{RESULTS}/{{dataset}}/{{model}}/{artifacts.FRONT_FILE}",
+    log:
+        f"{RESULTS}/{{dataset}}/{{model}}/front.log",
+    conda:
+        CONDA_ENV
+    params:
+        designs=lambda w: [d.path for d in designs_of(w.dataset, w.model)],
+    script:
+        "../scripts/front.py"
+
+
 rule report:
     """One row per design (its parameters, bit-accurate accuracy, resources and their source) and the plot."""
     input:
         report_inputs,
+        front_checks,
     output:
         csv=report(
             f"{RESULTS}/{{dataset}}/{{model}}/summary.csv",

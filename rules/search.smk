@@ -17,6 +17,7 @@ localrules:
     grid,
     study_propose,
     grid_propose,
+    study_front,
     evaluate,
     study_summary,
 
@@ -70,10 +71,28 @@ rule evaluate:
         "../scripts/search_evaluate.py"
 
 
+checkpoint study_front:
+    """The designs on the front of a study whose accuracy the emulator computed."""
+    input:
+        study_rounds,
+    output:
+        f"{STUDY_ROOT}/{{study}}/{artifacts.FRONT_FILE}",
+    log:
+        f"{STUDY_ROOT}/{{study}}/front.log",
+    conda:
+        CONDA_ENV
+    params:
+        score=SEARCH["score"],
+        budget=lambda w: SEARCH["budget"] if w.study != "grid" else None,
+    script:
+        "../scripts/front.py"
+
+
 rule study_summary:
     """All trials, the Pareto-optimal ones, the hypervolume (reference point stated), plots."""
     input:
-        study_rounds,
+        rounds=study_rounds,
+        checks=study_front_checks,
     output:
         **{key: study_output(key, f"{STUDY_ROOT}/{{study}}/{name}") for key, name in STUDY_FILES.items()},
     log:

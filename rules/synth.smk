@@ -16,7 +16,7 @@ rule csynth:
         mem_mb=per_attempt(lambda w: 2000 if w.backend == "estimate" else 16000),
         runtime=per_attempt(synth_minutes),
     params:
-        hls=config["hls"],
+        hls=synthesis_hls_settings(config["hls"]),
         synth=lambda w: synth_settings(config["synth"], w.backend),
     script:
         "../scripts/csynth.py"

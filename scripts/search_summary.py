@@ -2,7 +2,7 @@ from hlsnake import trials
 
 w = snakemake.wildcards
 frame = trials.summarise(
-    list(snakemake.input),
+    list(snakemake.input.rounds),
     dict(snakemake.output.items()),
     snakemake.params.score,
     snakemake.params.hypervolume,

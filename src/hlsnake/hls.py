@@ -1,7 +1,8 @@
-"""hls4ml conversion, bit-accurate C simulation, and a description of the hardware.
+"""hls4ml conversion, the bit-accurate accuracy of the design, and a description of the
+hardware.
 
-The accuracy of a design is the accuracy of its hls4ml model compiled with g++ and run
-on the test set (``predict``): the same fixed-point arithmetic as the generated HLS.
+The accuracy of a design is the accuracy of its hls4ml model's fixed-point arithmetic, the
+same as the generated HLS computes: emulated, or simulated in C (:mod:`hlsnake.evaluation`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from . import kerasenv  # noqa: F401  (Keras 2 registered as 'keras' before hls4ml loads)
 from .candidates import CandidateLog, lowest_accepted
 from .data import Split
+from .evaluation import BitAccurate, bit_accurate
 from .failures import DesignFailed
 from .fixed import Fixed, integer_bits, quantize_to
 from .graph import (
@@ -206,26 +208,14 @@ def _name_softmax_configs_as_called(hls_model) -> None:
             layer.set_attr("config_cpp", struct.replace(f"Softmax_config{layer.index}", f"softmax_config{layer.index}"))
 
 
-def compile_model(hls_model) -> None:
-    """Write and compile the C++ model with g++ (bit-accurate emulation of the HLS code)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        hls_model.compile()
-
-
-def predict(hls_model, X: np.ndarray) -> np.ndarray:
-    with contextlib.redirect_stdout(io.StringIO()):
-        out = hls_model.predict(np.ascontiguousarray(X, dtype=np.float32))
-    return np.asarray(out).reshape(len(X), -1)
-
-
-def score(hls_model, model, split: Split) -> dict:
-    """Bit-accurate accuracy of the hls4ml model and its agreement with Keras, on the test
-    split (what the tables report) and on the validation split (what decisions use:
-    reduce objectives, branch predicates, the search score)."""
-    result = {}
+def score(bit: BitAccurate, model, split: Split) -> dict:
+    """Bit-accurate accuracy of the hls4ml design (``bit``: its evaluator) and its agreement
+    with Keras, on the test split (what the tables report) and on the validation split
+    (what decisions use: reduce objectives, branch predicates, the search score)."""
+    result = {"evaluator": bit.evaluator, **({"evaluator_note": bit.note} if bit.note else {})}
     for part, prefix in (("test", ""), ("val", "val_")):
         X, y = split.xy(part, model.input_shape[1:])
-        hls_out = predict(hls_model, X)
+        hls_out = bit.predict(X)
         keras_out = model.predict(X, batch_size=1024, verbose=0).reshape(len(X), -1)
         hls_cls, keras_cls = classes_of(model, hls_out), classes_of(model, keras_out)
         result.update(
@@ -243,14 +233,15 @@ def score(hls_model, model, split: Split) -> dict:
 def bit_accurate_accuracy(
     model, split: Split, part: str, workdir, hls_cfg: dict, knobs: dict | None = None, precisions: dict | None = None
 ) -> float:
-    """Accuracy of ``model``'s compiled hls4ml model on one split (for automatic tasks);
-    the scratch project in ``workdir`` is removed afterwards (also when it fails)."""
+    """Accuracy of ``model``'s hls4ml design on one split (for automatic tasks), by the
+    evaluator ``hls.evaluate`` asks for; a C simulation's scratch project in ``workdir`` is
+    removed afterwards (also when it fails)."""
     knobs = knobs or {"reuse_factor": 1, "strategy": "latency", "io_type": hls_cfg.get("io_type", "io_parallel")}
     try:
         hls_model, _ = convert(model, str(workdir), hls_cfg, knobs, precisions)
-        compile_model(hls_model)
+        bit = bit_accurate(hls_model, hls_cfg.get("evaluate", "emulate"))
         X, y = split.xy(part, model.input_shape[1:])
-        return float(np.mean(classes_of(model, predict(hls_model, X)) == y))
+        return float(np.mean(classes_of(model, bit.predict(X)) == y))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -9,10 +9,23 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import hls
-from .artifacts import CANDIDATES_FILE, MODEL_FILE, PROJECT_DIR, SCRATCH_DIR, write_description, write_metrics
+from .evaluation import CSIM, EvaluationMismatch, bit_accurate, check_against_csim
+from .graph import classes_of
+from .artifacts import (
+    CANDIDATES_FILE,
+    CSIM_SCRATCH_DIR,
+    MODEL_FILE,
+    PROJECT_DIR,
+    SCRATCH_DIR,
+    read_metrics,
+    write_description,
+    write_metrics,
+)
 from .data import Split
-from .fileio import atomic_path
+from .fileio import atomic_path, write_json
 from .joblog import log
 from .kerasenv import load_model, seed_everything
 from .modelfile import load_user_model
@@ -21,6 +34,8 @@ from .modelspec import file_digest
 from .provenance import provenance, stage_seed
 from .tasks import TASKS
 from .training import accuracy, count_params, fit
+
+SPLITS = ("test", "val")  # the accuracy the tables report, and the one decisions use
 
 
 def _save_model_stage(model, split, out_dir: Path, stage: str, params: dict, extra: dict, config_section: dict, start: float):
@@ -104,7 +119,9 @@ def model_step(
 
 
 def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> dict:
-    """Convert to an hls4ml project, compile it with g++, and score it bit-accurately."""
+    """Convert to an hls4ml project and score it bit-accurately, by the evaluator that
+    ``hls.evaluate`` asks for (:mod:`hlsnake.evaluation`); with the C simulation, the emulator
+    is checked against it, and a disagreement fails the design."""
     start, out_dir = time.time(), Path(out_dir)
     split = Split(data_path)
     model = load_model(Path(parent_dir) / MODEL_FILE)
@@ -115,9 +132,14 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
         _write_candidates(record, out_dir)
         extra = {"precisions": precisions, "candidates": len(record.rows), "baseline_val_accuracy": record.baseline}
     hls_model, notes = hls.convert(model, str(out_dir / PROJECT_DIR), hls_cfg, knobs, precisions)
-    hls.compile_model(hls_model)
-    compiled = time.time()
-    scores = hls.score(hls_model, model, split)
+    evaluated = time.time()
+    bit = bit_accurate(hls_model, hls_cfg.get("evaluate", "emulate"))
+    scores = hls.score(bit, model, split)
+    evaluated = time.time() - evaluated
+    if bit.evaluator == CSIM and not bit.note:  # every design simulated in C: the emulator must agree
+        extra["csim_check"], _ = check_against_csim(hls_model, [split.xy(p, model.input_shape[1:])[0] for p in SPLITS], compiled=True)
+    else:
+        hls_model.write()  # the project, for a vendor tool (the C simulation wrote it already)
     layers, weights = hls.describe(hls_model)
     write_description(out_dir, {"clock_period": hls_cfg["clock_period"], "part": hls_cfg["part"], "layers": layers}, weights)
     metrics = {
@@ -126,13 +148,44 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
         **scores,
         **extra,
         "conversion_notes": notes,
-        "compile_seconds": compiled - start,
+        "evaluation_seconds": evaluated,  # the bit-accurate accuracy of the test and validation splits
+        **({"compile_seconds": bit.seconds["compile"]} if "compile" in bit.seconds else {}),
         "seconds": time.time() - start,
         "provenance": provenance({"hls": hls_cfg}),
     }
     write_metrics(out_dir, metrics)
     log(
-        f"hls: {out_dir}: bit-accurate accuracy {scores['accuracy']:.4f} "
-        f"(Keras {scores['keras_accuracy']:.4f}, agreement {scores['agreement']:.4f})"
+        f"hls: {out_dir}: bit-accurate accuracy {scores['accuracy']:.4f} [{bit.evaluator}, {evaluated:.2f} s] "
+        f"(Keras {scores['keras_accuracy']:.4f}, agreement {scores['agreement']:.4f})" + (f"; {bit.note}" if bit.note else "")
     )
     return metrics
+
+
+def csim_check(data_path, parent_dir, hls_dir, hls_cfg: dict, knobs: dict, out_path) -> dict:
+    """The C simulation of a design whose accuracy the emulator computed: it must agree with
+    the emulator on every output of the test and validation splits, and give the accuracies
+    the hls stage recorded; else the design fails (:class:`hlsnake.evaluation.EvaluationMismatch`)."""
+    start, hls_dir, out_path = time.time(), Path(hls_dir), Path(out_path)
+    split = Split(data_path)
+    model = load_model(Path(parent_dir) / MODEL_FILE)
+    recorded = read_metrics(hls_dir)
+    knobs = {**knobs, "io_type": knobs.get("io_type", hls_cfg.get("io_type"))}
+    scratch = out_path.parent / CSIM_SCRATCH_DIR
+    try:
+        hls_model, _ = hls.convert(model, str(scratch), hls_cfg, knobs, recorded.get("precisions"))
+        parts = {part: split.xy(part, model.input_shape[1:]) for part in SPLITS}
+        record, outputs = check_against_csim(hls_model, [X for X, _ in parts.values()])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if record["checked"]:
+        for (part, (_, y)), out, prefix in zip(parts.items(), outputs, ("", "val_")):
+            simulated = float(np.mean(classes_of(model, out) == y))
+            if simulated != recorded[f"{prefix}accuracy"]:
+                raise EvaluationMismatch(
+                    f"the C simulation gives {part} accuracy {simulated:.6f}, the hls stage recorded {recorded[f'{prefix}accuracy']:.6f}"
+                )
+            record[f"{prefix}accuracy"] = simulated
+    record.update(status="ok", seconds=time.time() - start, provenance=provenance({"hls": hls_cfg}))
+    write_json(out_path, record)
+    log(f"csim check: {hls_dir}: " + (f"the C simulation agrees on {record['samples']} samples" if record["checked"] else record["reason"]))
+    return record

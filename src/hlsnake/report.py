@@ -11,11 +11,15 @@ from .designs import Design
 from .fileio import write_csv, write_text
 from .pareto import non_dominated
 from .plotting import pyplot, save, symlog_if_wide
-from .results import design_row
+from .evaluation import EMULATOR
+from .results import design_row, final_design
 from .vocabulary import HARDWARE, SUMMARY_FRONT, senses
 
 # the columns of the HTML table (the CSV has every column)
-TABLE_COLUMNS = ("label", "accuracy", "keras_accuracy", "sparsity_measured", "n_params", *HARDWARE, "source", "pareto", "within_tolerance", "status", "reason")
+TABLE_COLUMNS = (
+    "label", "accuracy", "keras_accuracy", "evaluator", "csim_checked", "sparsity_measured", "n_params", *HARDWARE, "source",
+    "pareto", "within_tolerance", "status", "reason",
+)  # fmt: skip
 
 
 def summary_frame(designs: list[Design]) -> pd.DataFrame:
@@ -27,6 +31,14 @@ def summary_frame(designs: list[Design]) -> pd.DataFrame:
     # failed designs have NaN objectives, which keeps them off the front
     frame["pareto"] = non_dominated(frame[list(SUMMARY_FRONT)].to_numpy(float), senses(SUMMARY_FRONT))
     return frame
+
+
+def unchecked_front(designs: list[Design]) -> list[str]:
+    """The hls stages of the summary's front whose accuracy the emulator computed: the C
+    simulation checks them."""
+    frame = summary_frame(designs)
+    emulated = frame["pareto"] & (frame.get("evaluator", pd.Series(index=frame.index, dtype=object)) == EMULATOR)
+    return [final_design(design).hls_path for design, chosen in zip(designs, emulated) if chosen]
 
 
 def plot(frame: pd.DataFrame, path, title: str = "") -> None:

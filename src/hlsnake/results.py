@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .artifacts import BRANCH_FINAL_FILE, METRICS_FILE, RESOURCES_FILE, read_metrics, read_resources, stage_failure
+from .artifacts import (
+    BRANCH_FINAL_FILE,
+    CSIM_CHECK_FILE,
+    METRICS_FILE,
+    RESOURCES_FILE,
+    read_metrics,
+    read_resources,
+    stage_failure,
+)
 from .designs import Design, parse_design_path
+from .evaluation import CSIM
 from .fileio import read_json
 from .tasks import TASKS
 from .vocabulary import HARDWARE
@@ -32,6 +41,12 @@ def design_files(design: Design) -> list[str]:
     return [*models, f"{design.hls_path}/{METRICS_FILE}", f"{design.path}/{RESOURCES_FILE}"]
 
 
+def csim_check(design: Design) -> dict | None:
+    """The record of the C simulation's check of a design that reached a front (None: not checked)."""
+    path = Path(design.hls_path) / CSIM_CHECK_FILE
+    return read_json(path) if path.is_file() and path.stat().st_size else None
+
+
 def design_failure(design: Design) -> dict | None:
     """The record of the first failed stage of a design, or None."""
     for stage in design.stage_paths()[1:]:
@@ -49,7 +64,8 @@ def design_row(design: Design) -> dict:
     """One row. A failed design is a row too: its status and reason, no numbers."""
     final = final_design(design)
     row = {"design": design.path, "label": design.label, "dataset": design.dataset, "model": design.model, **final.params()}
-    failure = design_failure(final)
+    check = csim_check(final) or {}
+    failure = design_failure(final) or (check if check.get("status") == "failed" else None)
     if failure:
         return {**row, "status": "failed", "reason": f"{failure['failed_stage']}: {failure['reason']}"}
     model_metrics = read_metrics(final.model_path)
@@ -75,6 +91,9 @@ def design_row(design: Design) -> dict:
             "val_accuracy": hls_metrics.get("val_accuracy"),
             "val_keras_accuracy": model_metrics.get("val_accuracy"),
             "hls_keras_agreement": hls_metrics["agreement"],
+            # who computed the accuracy; results made before the emulator were all simulated in C
+            "evaluator": hls_metrics.get("evaluator", CSIM),
+            "csim_checked": bool(check.get("checked")) or hls_metrics.get("evaluator", CSIM) == CSIM,
             "sparsity_measured": model_metrics["sparsity"],
             "n_params": model_metrics["n_params"],
         }

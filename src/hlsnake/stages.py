@@ -54,6 +54,14 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
         return modelstages.hls_convert(data_path, parent_dir, out_dir, hls_cfg, knobs)
 
 
+def csim_check(data_path, parent_dir, hls_dir, hls_cfg: dict, knobs: dict, out_path) -> dict:
+    """The C simulation of a design that reached a front, against its emulated accuracy."""
+    with redirected(Path(out_path).with_suffix(".log")):
+        from . import modelstages
+
+        return modelstages.csim_check(data_path, parent_dir, hls_dir, hls_cfg, knobs, out_path)
+
+
 def csynth(hls_dir, out_path, backend: str, hls_cfg: dict, synth_cfg: dict, data_path) -> dict:
     """Resources and latency of the design in ``hls_dir`` from the synthesis backend."""
     with redirected(Path(out_path).parent / LOG_FILE):

@@ -28,13 +28,13 @@ from .designs import Design, parse_design_path
 from .fileio import read_json, write_csv, write_json
 from .pareto import hypervolume, non_dominated
 from .plotting import pyplot, save, symlog_if_wide
-from .results import design_failure, design_row
+from .evaluation import CSIM, EMULATOR, SOURCES
+from .results import csim_check, design_failure, design_row, final_design
 from .vocabulary import FRONT_PLOTS, MEASURED, SEARCH_OBJECTIVES, senses
 
-ACCURACY_SOURCE = "hls4ml C simulation (bit-accurate), test split"
 INFEASIBLE_LOSS = 1e6  # TPE loss of a design below the accuracy floor: after every feasible one
 # text columns of the result tables (read back as text: "0.10" stays "0.10")
-TEXT_COLUMNS = ("design", "label", "point", "origin", "status", "failed_stage", "reason", "accuracy_source", "resource_source")
+TEXT_COLUMNS = ("design", "label", "point", "origin", "status", "failed_stage", "reason", "evaluator", "accuracy_source", "resource_source")
 
 
 # -- one design's result -----------------------------------------------------------------
@@ -47,8 +47,11 @@ def result_row(design: Design) -> dict:
     if failure:
         return {**row, "status": "failed", "failed_stage": failure["failed_stage"], "reason": failure["reason"]}
     measured = design_row(design)
+    if measured["status"] != "ok":  # the C simulation disagreed with the emulator
+        return {**row, "status": "failed", "failed_stage": "csim check", "reason": measured["reason"]}
     row.update({key: measured.get(key) for key in MEASURED})
-    return {**row, "status": "ok", "accuracy_source": ACCURACY_SOURCE, "resource_source": measured["source"]}
+    source = f"{SOURCES[measured['evaluator']]}, test split"
+    return {**row, "status": "ok", "evaluator": measured["evaluator"], "accuracy_source": source, "resource_source": measured["source"]}
 
 
 def _stage_seconds(design: Design) -> float:
@@ -160,12 +163,34 @@ def hypervolume_curve(frame: pd.DataFrame, score: dict, objectives) -> np.ndarra
 # -- the summary files ----------------------------------------------------------------------
 
 
-def summarise(results_files, out: dict, score: dict, hv_objectives, budget: int | None = None, title: str = "") -> pd.DataFrame:
-    """trials.csv, pareto.csv, hypervolume.json and the plots from the round results."""
+def study_frame(results_files, score: dict, budget: int | None = None) -> pd.DataFrame:
+    """Every trial of a study, scored, with its place on the front; a design whose C
+    simulation disagreed with its emulated accuracy (checked once it reached the front) is
+    failed with that reason."""
     frame = read_results(results_files)
     if budget is not None:
         frame = frame[frame["trial"] < budget].reset_index(drop=True)
+    if len(frame):
+        checks = [csim_check(final_design(parse_design_path(path))) or {} for path in frame["design"]]
+        disagreed = np.array([check.get("status") == "failed" for check in checks])
+        frame.loc[disagreed, "status"] = "failed"
+        frame.loc[disagreed, "reason"] = [check.get("reason") for check, bad in zip(checks, disagreed) if bad]
+        frame["csim_checked"] = [bool(check.get("checked")) or row == CSIM for check, row in zip(checks, frame.get("evaluator", [None] * len(frame)))]
     frame = scored(frame, score)
+    frame["pareto"] = front_mask(frame)
+    return frame
+
+
+def unchecked_front(frame: pd.DataFrame) -> list[str]:
+    """The hls stages of the front's designs whose accuracy the emulator computed: the C
+    simulation checks them."""
+    rows = frame[frame["pareto"] & (frame.get("evaluator", pd.Series(index=frame.index, dtype=object)) == EMULATOR)]
+    return [final_design(parse_design_path(path)).hls_path for path in rows["design"]]
+
+
+def summarise(results_files, out: dict, score: dict, hv_objectives, budget: int | None = None, title: str = "") -> pd.DataFrame:
+    """trials.csv, pareto.csv, hypervolume.json and the plots from the round results."""
+    frame = study_frame(results_files, score, budget)
     frame["pareto"] = front_mask(frame)
     frame["hypervolume"] = hypervolume_curve(frame, score, hv_objectives)
     write_csv(out["trials"], frame)

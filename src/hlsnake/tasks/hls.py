@@ -14,7 +14,15 @@ from .base import BITS, HLS, KnobKind, Resources, Task, bits_text, bits_value, r
 IO_TYPES = {"io_parallel": "parallel", "io_stream": "stream"}  # hls4ml's name -> its short name in paths
 _IO_BY_SHORT = {v: k for k, v in IO_TYPES.items()}
 STRATEGIES = ("latency", "resource")
-KNOBS = ("reuse_factor", "strategy", "io_type")  # what its directory name holds; the hls section has the rest
+KNOBS = ("reuse_factor", "strategy", "io_type")
+DEFAULT_EVALUATOR = "emulate"  # config hls.evaluate  # what its directory name holds; the hls section has the rest
+
+
+def project_settings(hls: dict) -> dict:
+    """The hls section as a job reads it: without the knobs its directory name holds, and
+    without the evaluator when it is the emulator (both give the same numbers, bit for bit;
+    results made before the key existed stay valid)."""
+    return {k: v for k, v in hls.items() if k not in KNOBS and not (k == "evaluate" and v == DEFAULT_EVALUATOR)}
 
 
 def _fixed(model, split, hls_cfg: dict, knobs: dict, out_dir, log):
@@ -47,8 +55,7 @@ TASK = register(
         tolerance_suffix=True,
         run_fixed=_fixed,
         run_auto=_auto,
-        # the hls section without the knobs its directory name holds
-        sections=lambda config, auto: {"hls": {k: v for k, v in config["hls"].items() if k not in KNOBS}},
+        sections=lambda config, auto: {"hls": project_settings(config["hls"])},
         resources=Resources(minutes=60, auto_minutes=600, cpus=1, auto_cpus=2),
         knobs=(KnobKind("reuse_factor", int), KnobKind("strategy", str), KnobKind("io_type", str)),
         from_point=lambda point: {k: point[k] for k in KNOBS if k in point},

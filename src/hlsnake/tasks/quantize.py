@@ -8,11 +8,12 @@ drop (MetaML's QUANTIZATION, :func:`hlsnake.quantize.auto_quantize`).
 from __future__ import annotations
 
 from ..artifacts import SCRATCH_DIR
+from .hls import DEFAULT_EVALUATOR
 from .base import BITS, KnobKind, Resources, bits_text, bits_value, fit_settings, model_task, register
 
 # what automatic quantisation's hls4ml candidates read of the hls section (they always run
 # reuse factor 1, Latency)
-CANDIDATE_HLS_KEYS = ("backend", "part", "clock_period", "default_precision", "io_type")
+CANDIDATE_HLS_KEYS = ("backend", "part", "clock_period", "default_precision", "io_type", "evaluate")
 
 
 def complete(knobs: dict) -> dict:
@@ -42,7 +43,8 @@ def _auto(parent, split, knobs: dict, sections: dict, out_dir, log):
 def _sections(config: dict, auto: bool) -> dict:
     if not auto:
         return {"quantize": fit_settings(config["quantize"])}
-    return {"quantize": config["quantize"], "hls": {k: config["hls"][k] for k in CANDIDATE_HLS_KEYS}}
+    hls = {k: config["hls"][k] for k in CANDIDATE_HLS_KEYS if not (k == "evaluate" and config["hls"][k] == DEFAULT_EVALUATOR)}
+    return {"quantize": config["quantize"], "hls": hls}
 
 
 def _from_point(point: dict) -> dict | None:
