@@ -81,7 +81,18 @@ NETWORKS = {
 # ArgyKokk's report module names (dense_latency_ap_fixed_8_2_..._ap_fixed_16_4_...) show an
 # ap_fixed<8,2> input and ap_fixed<16,4> Dense results, not the <16,6> of hls4ml_config.yml
 # (defines.h was edited after conversion, like parameters.h).
-PRECISION_FIXES = {"ArgyKokk__": {"input": "fixed<8,2>", "Dense": "fixed<16,4>"}}
+PRECISION_FIXES = {
+    "ArgyKokk__": {"input": "fixed<8,2>", "Dense": "fixed<16,4>"},
+    # its report's first Dense is dense_latency_ap_fixed_16_6_..., not the ap_uint<1> input of its config
+    "k-diep__CE6370__qmlp400_binary_in_b": {"input": "fixed<16,6>"},
+}
+# Layers the firmware built otherwise than the config says (INDEX.csv notes, report module names):
+# MuhammadAshraful's Dense(1352->10) is nnet::dense_resource with the reuse factor 104 hls4ml moved it to.
+LAYER_FIXES = {"MuhammadAshraful__CNN-in-FPGA-hls4ml__": {"Dense": {"Strategy": "Resource", "ReuseFactor": 104}}}
+# The L1 jet tagger's report shows its pointwise convolutions computing all 10 positions at
+# once (interval 1-2: an hls4ml older than 0.7); hls4ml 1.3 does that with a
+# ParallelizationFactor of all positions.
+ALL_POSITIONS_AT_ONCE = ("Brainz22__",)
 
 
 class FixtureError(RuntimeError):
@@ -97,13 +108,21 @@ class Case:
     layers: list[dict]
     weights: dict[str, np.ndarray]
     clock_ns: float
+    clock_uncertainty_ns: float
+    part: str
     mul_impl: str
     truth: dict  # the report's totals
     instances: list[dict]  # the report's per-instance table (first level below the top)
     notes: list[str] = field(default_factory=list)
 
     def estimate(self, coefficients: dict | None = None) -> dict:
-        return estimate.estimate(self.layers, self.weights, self.clock_ns, coefficients, mul_impl=self.mul_impl, tool=self.tool)
+        return self.design().estimate(coefficients)
+
+    def design(self) -> estimate.Design:
+        if not hasattr(self, "_design"):
+            self._design = estimate.Design(self.layers, self.weights, self.clock_ns, self.mul_impl, self.tool,
+                                           self.clock_uncertainty_ns, self.part)  # fmt: skip
+        return self._design
 
 
 @dataclass
@@ -337,6 +356,11 @@ def hls_settings(fixture: Path, model) -> dict:
     fixes = next((f for prefix, f in PRECISION_FIXES.items() if fixture.name.startswith(prefix)), {})
     for layer in model.layers:
         kind = "input" if layer.__class__.__name__ == "InputLayer" else layer.__class__.__name__.lstrip("Q")
+        layer_fixes = next((f for prefix, f in LAYER_FIXES.items() if fixture.name.startswith(prefix)), {})
+        if kind in layer_fixes:
+            names.setdefault(layer.name, {}).update(layer_fixes[kind])
+        if fixture.name.startswith(ALL_POSITIONS_AT_ONCE) and kind.startswith("Conv"):
+            names.setdefault(layer.name, {})["ParallelizationFactor"] = int(np.prod(layer.output_shape[1:-1]))
         if kind in fixes:
             names.setdefault(layer.name, {}).setdefault("Precision", {})["result"] = fixes[kind]
     if fixes.get("input") and not any(l.__class__.__name__ == "InputLayer" for l in model.layers):
@@ -399,7 +423,8 @@ def load_case(row: dict, fixtures: Path) -> Case:
         "latency_cycles": report["latency_worst"], "interval": report["interval_max"],
     }  # fmt: skip
     return Case(row["dir"], network_of(row["dir"]), report["tool"], report["tool_version"], layers, weights,
-                report["clock_target_ns"], mul_impl(fixture), truth, instances, notes)  # fmt: skip
+                report["clock_target_ns"], report["clock_uncertainty_ns"], report["part"], mul_impl(fixture), truth, instances,
+                notes)  # fmt: skip
 
 
 def load_corpus(fixtures: Path) -> tuple[list[Case], list[Skipped]]:
@@ -412,3 +437,63 @@ def load_corpus(fixtures: Path) -> tuple[list[Case], list[Skipped]]:
         except (FixtureError, hls_reports.ReportError) as err:
             skipped.append(Skipped(row["dir"], str(err)))
     return cases, skipped
+
+
+# -- the report's instances matched to the described layers ------------------------------------------
+
+# hls4ml's function names (the report's module names) -> the kind of layer they implement
+_MODULE_KINDS = (
+    (r"^dense", "dense"),
+    (r"^(pointwise_conv|conv_[12]d|depthwise_conv|separable_conv)", "conv"),
+    (r"^(gru|lstm|simple_rnn)", "recurrent"),
+    (r"^softmax", "softmax"),
+    (r"^normalize", "batchnorm"),
+    (r"^(global_)?pooling", "pooling"),
+    (r"^(relu|sigmoid|tanh|linear|leaky_relu|elu|selu|softplus|softsign|hard_sigmoid|hard_tanh|binary_tanh|ternary_tanh|prelu|thresholded_relu)", "activation"),
+    (r"^zeropad", "padding"),
+    (r"^resize", "resize"),
+    (r"^concatenate", "concatenate"),
+)
+_LAYER_KINDS = {
+    "Dense": "dense", "Conv1D": "conv", "Conv2D": "conv", "PointwiseConv1D": "conv", "PointwiseConv2D": "conv",
+    "DepthwiseConv1D": "conv", "DepthwiseConv2D": "conv", "Conv2DBatchnorm": "conv", "Conv1DBatchnorm": "conv",
+    "DenseBatchnorm": "dense", "GRU": "recurrent", "LSTM": "recurrent", "SimpleRNN": "recurrent",
+    "Softmax": "softmax", "BatchNormalization": "batchnorm", "Pooling1D": "pooling", "Pooling2D": "pooling",
+    "GlobalPooling1D": "pooling", "GlobalPooling2D": "pooling", "Activation": "activation", "ParametrizedActivation": "activation",
+    "ZeroPadding1D": "padding", "ZeroPadding2D": "padding", "Resize": "resize", "Concatenate": "concatenate",
+}  # fmt: skip
+
+
+def module_kind(module: str) -> str | None:
+    return next((kind for pattern, kind in _MODULE_KINDS if re.match(pattern, module)), None)
+
+
+def layer_kind(layer: dict) -> str | None:
+    if layer["class"] == "Activation" and layer.get("activation") == "softmax":
+        return "softmax"
+    return _LAYER_KINDS.get(layer["class"])
+
+
+def matched_instances(case: Case) -> list[tuple[dict, dict]]:
+    """(layer, instance) pairs: per kind, the report's instances in the order of their hls4ml
+    config number (``..._config<N>_...``) against the described layers in order. A kind whose
+    counts differ (e.g. a BatchNorm fused by one hls4ml version, kept by the other) or whose
+    instances carry no config number is left unmatched."""
+    by_kind: dict[str, list[dict]] = {}
+    for instance in case.instances:
+        kind = module_kind(instance["module"])
+        if kind:
+            by_kind.setdefault(kind, []).append(instance)
+    pairs = []
+    for kind, instances in by_kind.items():
+        layers = [layer for layer in case.layers if layer_kind(layer) == kind and not _cast_only(layer)]
+        numbers = [re.search(r"config(\d+)", i["module"]) for i in instances]
+        if len(layers) != len(instances) or (len(instances) > 1 and not all(numbers)):
+            continue
+        order = sorted(range(len(instances)), key=lambda k: int(numbers[k][1]) if numbers[k] else 0)
+        pairs += [(layer, instances[k]) for layer, k in zip(layers, order)]
+    return pairs
+
+
+def _cast_only(layer: dict) -> bool:
+    return layer["class"] == "Activation" and layer.get("activation") == "linear"
