@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures"
 HLS_REPORTS = FIXTURES / "hls_reports"
+HLS_REPORTS_MORE = FIXTURES / "hls_reports_more"
 JET_MODELS = FIXTURES / "models" / "jet_dnn"
 
 

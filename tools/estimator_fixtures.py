@@ -88,7 +88,12 @@ PRECISION_FIXES = {
 }
 # Layers the firmware built otherwise than the config says (INDEX.csv notes, report module names):
 # MuhammadAshraful's Dense(1352->10) is nnet::dense_resource with the reuse factor 104 hls4ml moved it to.
-LAYER_FIXES = {"MuhammadAshraful__CNN-in-FPGA-hls4ml__": {"Dense": {"Strategy": "Resource", "ReuseFactor": 104}}}
+# ChiRuiChen's convolutions ran with the reuse factors 9, 72, 36, 36, 36, 36, 72 (INDEX.csv lists
+# 9;36;64;72; each layer's interval per pixel in the report is its reuse factor + 11).
+LAYER_FIXES = {
+    "MuhammadAshraful__CNN-in-FPGA-hls4ml__": {"Dense": {"Strategy": "Resource", "ReuseFactor": 104}},
+    "ChiRuiChen__AutoEncoder_hls4ml__": {f"conv2d_{147 + i}": {"ReuseFactor": rf} for i, rf in enumerate((9, 72, 36, 36, 36, 36, 72))},
+}
 # The L1 jet tagger's report shows its pointwise convolutions computing all 10 positions at
 # once (interval 1-2: an hls4ml older than 0.7); hls4ml 1.3 does that with a
 # ParallelizationFactor of all positions.
@@ -357,14 +362,16 @@ def hls_settings(fixture: Path, model) -> dict:
     for layer in model.layers:
         kind = "input" if layer.__class__.__name__ == "InputLayer" else layer.__class__.__name__.lstrip("Q")
         layer_fixes = next((f for prefix, f in LAYER_FIXES.items() if fixture.name.startswith(prefix)), {})
-        if kind in layer_fixes:
-            names.setdefault(layer.name, {}).update(layer_fixes[kind])
+        for key in (kind, layer.name):  # by layer class or by name
+            if key in layer_fixes:
+                names.setdefault(layer.name, {}).update(layer_fixes[key])
         if fixture.name.startswith(ALL_POSITIONS_AT_ONCE) and kind.startswith("Conv"):
             names.setdefault(layer.name, {})["ParallelizationFactor"] = int(np.prod(layer.output_shape[1:-1]))
         if kind in fixes:
             names.setdefault(layer.name, {}).setdefault("Precision", {})["result"] = fixes[kind]
-    if fixes.get("input") and not any(l.__class__.__name__ == "InputLayer" for l in model.layers):
-        names.setdefault(model.layers[0].name + "_input", {}).setdefault("Precision", {})["result"] = fixes["input"]
+    if fixes.get("input"):  # (a Sequential model's input layer is not among its layers)
+        for name in model.input_names:
+            names.setdefault(name, {}).setdefault("Precision", {})["result"] = fixes["input"]
     return {
         "hls_config": hls_config,
         "backend": str(config.get("Backend", "Vivado")).replace("Accelerator", ""),
@@ -410,7 +417,7 @@ def load_case(row: dict, fixtures: Path) -> Case:
         )  # fmt: skip
     layers, weights = hls.describe(hls_model)
     synthesised = _reuse_factors(row)
-    weighted = [layer for layer in layers if layer["name"] in weights]
+    weighted = [layer for layer in layers if layer["name"] in weights and layer["class"] != "BatchNormalization"]
     if len(synthesised) == 1:  # parameters.h was edited in some projects: take what was synthesised
         for layer in weighted:
             layer["reuse_factor"] = synthesised[0]

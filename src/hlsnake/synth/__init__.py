@@ -51,7 +51,7 @@ def _run_estimate(job: SynthJob) -> dict:
 
     description, weights = load_description(job.hls_dir)
     tool = job.hls.get("backend", "Vitis")  # the tool that would synthesise the project
-    return estimate.estimate(description["layers"], weights, description["clock_period"], tool=tool)
+    return estimate.estimate(description["layers"], weights, description["clock_period"], tool=tool, part=description.get("part"))
 
 
 BACKENDS: dict[str, Backend] = {

@@ -47,7 +47,9 @@ VERSION = "0.3"
 
 CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
 _CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
-COEFFICIENTS: dict = _CALIBRATION["coefficients"]  # tool family -> name -> value
+# "shared" by both tool families (what the logic costs), or per family (what each tool's
+# scheduler and binder decide): name -> value
+COEFFICIENTS: dict = _CALIBRATION["coefficients"]
 ERRORS: dict = _CALIBRATION["errors"]  # tool family -> metric -> median abs % error (validated)
 ERROR_BASIS: dict = _CALIBRATION["basis"]  # tool family -> what the errors are
 
@@ -58,6 +60,12 @@ DEFAULT_UNCERTAINTY = {"vivado_hls": 0.125, "vitis_hls": 0.27}
 METRICS = ("LUT", "FF", "DSP", "BRAM_18K", "latency_cycles", "interval")
 # BRAM18K shapes (depth, width): a memory takes the cheapest tiling
 _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+
+
+def family_coefficients(tool: str, coefficients: dict | None = None) -> dict:
+    """The coefficients one tool family uses: the shared ones and its own."""
+    coefficients = coefficients or COEFFICIENTS
+    return {**coefficients.get("shared", {}), **coefficients.get(TOOLS[tool], {})}
 
 
 def device_class(part: str | None) -> str:
@@ -137,9 +145,10 @@ class Op:
     """One step of a layer's combinational chain: its delay (in units of the family's
     delay coefficients: ``kind`` names the coefficient) and the bits alive after it."""
 
-    kind: str  # delay coefficient: add, dsp, act, cmp
+    kind: str  # delay coefficient: add, dsp, act
     count: float  # how many such delays in a row
     live_bits: float  # bits held if a register falls after this step
+    term: str = "ff_pipeline_bit"  # the FF coefficient of those bits
 
 
 @dataclass
@@ -269,6 +278,7 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     cost.add("LUT", "lut_dsp_glue", dsp_products)
     cost.add("LUT", "lut_adder_bit", n_nz * sum_bits)
     cost.add("LUT", "lut_mux_bit", (true_mults - instances) * x.width)  # operands of shared multipliers
+    cost.add("FF", "ff_shared_product_bit", (true_mults - instances) * sum_bits)  # products held until summed
     cost.multiplications = true_mults
     if rf > 1 and instances:
         cost.step = max(1, min(rf, math.ceil(true_mults / instances)))
@@ -276,9 +286,9 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     # live partial sums halve at each level)
     n_out = max(1, _n_out(layer, values))
     fabric_digits = int(constants.digits[fabric].max()) if fabric.any() else 0
-    if on_dsp.any():
-        cost.chain.append(Op("dsp", 1, n_nz * sum_bits))
-    elif fabric_digits:
+    if on_dsp.any():  # the products, registered inside the DSPs or beside them
+        cost.chain.append(Op("dsp", 1, float(on_dsp.sum()) * (x.width + int(constants.bits[on_dsp].max())), "ff_dsp_stage_bit"))
+    elif fabric_digits and x.width > 2:  # shift-and-add (a 1-2 bit input only selects the constant)
         cost.chain.append(Op("add", math.ceil(math.log2(fabric_digits)), n_nz * sum_bits))
     per_output = max(1, constants.per_output) + 1
     for level in range(levels):
@@ -347,9 +357,9 @@ def _softmax(layer: dict, values, ctx: Context, cost: LayerCost, constants) -> N
     table = int(layer.get("table_size", 1024))
     cost.add("BRAM_18K", "bram_table", (math.ceil(n / 2) + 1) * bram_18k(table, 18))
     cost.wait("table_cycles", 2)
-    if stable:
-        cost.chain += [Op("act", levels, n * bits), Op("add", 1, n * bits)]
-    cost.chain += [Op("add", levels, n * 18), Op("dsp", 1, n * 18)]
+    if stable:  # (its registers are counted per output: ff_softmax)
+        cost.chain += [Op("act", levels, 0), Op("add", 1, 0)]
+    cost.chain += [Op("add", levels, 0), Op("dsp", 1, 0)]
 
 
 def _elementwise(layer: dict, values, ctx: Context, cost: LayerCost, constants) -> None:
@@ -399,24 +409,38 @@ def _free(layer: dict, stream: bool) -> bool:
 # -- the design ----------------------------------------------------------------------------------
 
 
-def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, float]:
-    """Cycle boundaries of a chain packed greedily into clock periods, and the bits held in
-    registers at them (the bits alive after the last step before each boundary)."""
-    cycles, used, bits, live = 0, 0.0, 0.0, 0.0
+def _merged(*terms: dict) -> dict:
+    out: dict = {}
+    for entries in terms:
+        for name, amount in entries.items():
+            out[name] = out.get(name, 0.0) + amount
+    return out
+
+
+def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
+    """Cycle boundaries of a chain packed greedily into clock periods (as soon as possible),
+    and the bits held in registers at them: the bits alive after the last step before each
+    boundary, per FF term."""
+    cycles, used, bits, live = 0, 0.0, {}, None
+
+    def hold(op):
+        if op is not None and op.live_bits:
+            bits[op.term] = bits.get(op.term, 0.0) + op.live_bits
+
     for op in chain:
         steps = int(math.ceil(op.count))
         d = delay[op.kind] * (op.count / steps if steps else 0.0)
         for _ in range(steps):
             if used + d > period_ns and used > 0:
                 cycles += 1
-                bits += live
+                hold(live)
                 used = 0.0
             used += d
             while used > period_ns:  # a step longer than the period is pipelined inside
                 cycles += 1
-                bits += op.live_bits
+                hold(op)
                 used -= period_ns
-            live = op.live_bits
+            live = op
     return cycles, bits
 
 
@@ -480,7 +504,7 @@ class Design:
                 cost.items, cost.step = self.input_pixels[name], 1.0
             elif self.stream:
                 cost.items = _stream_pixels(shape)
-            if layer.get("strategy") == "resource" and int(layer.get("reuse_factor", 1)) > 1:  # counters, operand selection
+            if layer.get("strategy") == "resource" and layer["class"] != "BatchNormalization":  # counters, operand selection
                 cost.add("LUT", "lut_resource_layer", 1)
                 cost.add("FF", "ff_resource_layer", 1)
         else:
@@ -514,7 +538,9 @@ class Design:
             bits.append(held)
         registers = c["layer_register_cycles"]
         pipelined = [depth > 0 for depth in depths]
-        bits = [held + (registers * cost.output_bits if p else 0.0) for held, cost, p in zip(bits, costs, pipelined)]
+        for held, cost, p in zip(bits, costs, pipelined):  # the output register of a pipelined layer
+            if p:
+                held["ff_pipeline_bit"] = held.get("ff_pipeline_bit", 0.0) + registers * cost.output_bits
         intervals = [cost.interval(c) for cost in costs]
         runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
         if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
@@ -527,7 +553,7 @@ class Design:
         return {
             "latency_cycles": max(1, int(round(latency + c["top_cycles"]))),
             "interval": max(1, int(math.ceil(max(runs, default=1)))),
-            "pipeline_bits": sum(bits),
+            "pipeline_bits": {term: sum(held.get(term, 0.0) for held in bits) for term in {t for held in bits for t in held}},
             "layer_pipeline_bits": bits,
             "cycles": [depth + run - 1 for depth, run in zip(depths, runs)],
             "intervals": runs,
@@ -537,10 +563,10 @@ class Design:
         """Totals and per-layer costs with the given coefficients (of this design's tool
         family; default: the calibrated ones). LUT, FF and BRAM are also returned as
         ``terms`` (amount per coefficient), which is what the calibration fits."""
-        c = {**COEFFICIENTS[self.tool], **(coefficients or {})}
+        c = {**family_coefficients(self.tool), **(coefficients or {})}
         costs = self.layer_costs(c)
         timing = self.schedule(costs, c)
-        terms = {"LUT": {}, "FF": {"ff_pipeline_bit": timing["pipeline_bits"]}, "BRAM_18K": {}}  # (a layer's terms hold no pipeline bits)
+        terms = {"LUT": {}, "FF": dict(timing["pipeline_bits"]), "BRAM_18K": {}}  # (a layer's terms hold no pipeline bits)
 
         def add(metric, term, amount):
             if amount:
@@ -552,8 +578,10 @@ class Design:
                     add(metric, term, amount)
         if self.stream:
             self._fifos(add)
+        else:  # the top function registers the network's input
+            first = next((l for l in self.layers if l["class"] in ("Input", "InputLayer")), None)
+            add("FF", "ff_io_bit", int(np.prod(first["output_shape"])) * _bits(first, "result") if first else 0)
         value = lambda entries: sum(c.get(term, 0.0) * amount for term, amount in entries.items())  # noqa: E731
-        pipeline_ff = [c["ff_pipeline_bit"] * held for held in timing["layer_pipeline_bits"]]
         return {
             "DSP": sum(cost.dsp for cost in costs),
             **{metric: value(entries) for metric, entries in terms.items()},
@@ -562,9 +590,10 @@ class Design:
             "terms": terms,
             "layers": [
                 {"name": cost.name, "class": cost.kind, "DSP": cost.dsp, "multiplications": cost.multiplications,
-                 "LUT": value(cost.terms["LUT"]), "FF": value(cost.terms["FF"]) + ff, "BRAM_18K": value(cost.terms["BRAM_18K"]),
-                 "cycles": cycles, "interval": interval}
-                for cost, ff, cycles, interval in zip(costs, pipeline_ff, timing["cycles"], timing["intervals"])
+                 "LUT": value(cost.terms["LUT"]), "FF": value(cost.terms["FF"]) + value(held), "BRAM_18K": value(cost.terms["BRAM_18K"]),
+                 "cycles": cycles, "interval": interval,
+                 "terms": {"LUT": cost.terms["LUT"], "FF": _merged(cost.terms["FF"], held), "BRAM_18K": cost.terms["BRAM_18K"]}}
+                for cost, held, cycles, interval in zip(costs, timing["layer_pipeline_bits"], timing["cycles"], timing["intervals"])
             ],  # fmt: skip
         }
 
@@ -608,7 +637,7 @@ class Design:
             "device_class": self.device,
             "error_pct": {metric: errors.get(metric) for metric in METRICS},
             "error_basis": ERROR_BASIS.get(self.tool, "not validated"),
-            "layers": result["layers"],
+            "layers": [{k: v for k, v in layer.items() if k != "terms"} for layer in result["layers"]],
         }
 
 
