@@ -44,7 +44,7 @@ METRICS = estimate.METRICS
 # others are shared by both families (what a piece of logic costs).
 FAMILY_SPECIFIC = {
     "mult_min_digits", "dsp_min_input_bits", "dsp_min_const_bits",
-    "delay_add", "delay_dsp", "delay_act", "layer_register_cycles", "top_cycles", "stream_conv_ii", "stream_resource_ii",
+    "layer_register_cycles", "top_cycles", "stream_conv_ii", "stream_resource_ii",
     "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_io_bit", "ff_shared_product_bit",
 }  # fmt: skip
 
@@ -57,7 +57,7 @@ PRIORS = {
     # schedule (ns on UltraScale+): a 16-bit carry-chain add, a DSP48 multiply, a comparison and multiplexer
     "delay_add": 0.7, "delay_dsp": 3.0, "delay_act": 0.5, "speed_7series": 2.0, "speed_ultrascale": 1.3,
     "speed_ultrascale_plus": 1.0, "table_cycles": 1, "resource_cycles": 3, "recurrent_step_cycles": 10,
-    "layer_register_cycles": 1, "top_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 11,
+    "layer_register_cycles": 1, "top_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 0,
     # LUTs: one LUT per bit of an adder on a carry chain; a constant multiplication is its
     # shift-and-add adders; ReLU 1.75 LUT per input bit (jet MLP: 1792 LUTs for 64 x 16 bits);
     # a 32-deep shift register per LUT; a stream process ~200 LUTs (padding modules: 200-700)
@@ -70,9 +70,10 @@ PRIORS = {
     "ff_pipeline_bit": 1.0, "ff_dsp_stage_bit": 0.5, "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
     "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_softmax": 50.0, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
     "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0, "ff_resource_layer": 1000.0,
-    # BRAM18K: the counts are structural (memory shape -> blocks)
+    # BRAM18K: the counts are structural (memory shape -> blocks), not fitted
     "bram_rom": 1.0, "bram_table": 1.0, "bram_fifo": 1.0,
 }  # fmt: skip
+LINEAR = ("LUT", "FF")  # fitted; BRAM_18K is counted
 
 # mult_min_digits stays 3: a constant of two CSD digits is one adder, which no tool puts on a DSP
 BINDING_GRID = {"mult_min_digits": (3,), "dsp_min_input_bits": range(4, 20), "dsp_min_const_bits": range(2, 19)}
@@ -92,7 +93,6 @@ SCHEDULE_GRID = {
 }
 INSTANCE_WEIGHT = 0.5  # all of a report's instances together weigh half as much as its total
 PRIOR_SIGMA = 1.0  # log units: a coefficient e-fold off its prior weighs like one report 100% off
-LINEAR = ("LUT", "FF", "BRAM_18K")
 
 
 def _log_error(estimated, true) -> float:
@@ -119,6 +119,11 @@ class Fit:
     def __init__(self, cases: list):
         self.cases = cases
         self.c = initial_coefficients()
+        # in the schedule fit every network weighs the same, however many of its reports the corpus holds
+        counts = {}
+        for case in cases:
+            counts[case.network] = counts.get(case.network, 0) + 1
+        self.weight = {case.name: 1.0 / counts[case.network] for case in cases}
 
     def family(self, family: str) -> dict:
         return estimate.family_coefficients(family, self.c)
@@ -153,13 +158,14 @@ class Fit:
             design = case.design()
             costs = design.layer_costs(family)
             timing = design.schedule(costs, family)
-            total += _log_error(timing["latency_cycles"], case.truth["latency_cycles"])
-            total += 0.5 * _log_error(timing["interval"], case.truth["interval"])
-            weight += 1.5
+            w = self.weight[case.name]
+            total += w * _log_error(timing["latency_cycles"], case.truth["latency_cycles"])
+            total += w * 0.5 * _log_error(timing["interval"], case.truth["interval"])
+            weight += w * 1.5
             matched = _matched_cycles(case, costs, timing)
             for cycles, true in matched:
-                total += INSTANCE_WEIGHT / len(matched) * _log_error(cycles, true)
-                weight += INSTANCE_WEIGHT / len(matched)
+                total += w * INSTANCE_WEIGHT / len(matched) * _log_error(cycles, true)
+                weight += w * INSTANCE_WEIGHT / len(matched)
         return total / weight
 
     def _schedule(self, sweeps: int = 3) -> None:
@@ -250,7 +256,7 @@ def predictions(cases: list, coefficients: dict) -> list[dict]:
     """One row per case: the estimate with the coefficients of its family, and the report."""
     rows = []
     for case in cases:
-        result = case.design().cost(estimate.family_coefficients(case.tool, coefficients))
+        result = case.design().estimate(estimate.family_coefficients(case.tool, coefficients))
         estimated = {metric: result[metric] for metric in METRICS}
         rows.append({"case": case.name, "network": case.network, "tool": case.tool, "estimate": estimated,
                      "report": {m: case.truth[m] for m in METRICS},

@@ -416,6 +416,13 @@ def load_case(row: dict, fixtures: Path) -> Case:
             io_type=settings["io_type"], part=settings["part"], clock_period=report["clock_target_ns"],
         )  # fmt: skip
     layers, weights = hls.describe(hls_model)
+    text_report = next(iter(sorted(report_path.parent.glob("myproject_csynth.rpt"))), None)
+    instances = hls_reports.parse_instances(text_report) if text_report else []
+    # the softmax implementation the firmware used (older hls4ml defaulted to 'latency'), by its module name
+    implementation = next((m[1] for i in instances if (m := re.match(r"softmax_(latency|stable|legacy)", i["module"]))), None)
+    for layer in layers:
+        if implementation and (layer["class"] == "Softmax" or layer.get("activation") == "softmax") and layer["name"] not in weights:
+            layer["implementation"] = implementation
     synthesised = _reuse_factors(row)
     weighted = [layer for layer in layers if layer["name"] in weights and layer["class"] != "BatchNormalization"]
     if len(synthesised) == 1:  # parameters.h was edited in some projects: take what was synthesised
@@ -423,8 +430,6 @@ def load_case(row: dict, fixtures: Path) -> Case:
             layer["reuse_factor"] = synthesised[0]
     elif sorted({layer["reuse_factor"] for layer in weighted}) != sorted(set(synthesised)):
         notes.append(f"reuse factors {sorted({l['reuse_factor'] for l in weighted})} differ from the synthesised {synthesised}")
-    text_report = next(iter(sorted(report_path.parent.glob("myproject_csynth.rpt"))), None)
-    instances = hls_reports.parse_instances(text_report) if text_report else []
     truth = {
         "LUT": report["LUT"], "FF": report["FF"], "DSP": report["DSP"], "BRAM_18K": report["BRAM_18K"],
         "latency_cycles": report["latency_worst"], "interval": report["interval_max"],

@@ -164,6 +164,7 @@ class LayerCost:
     stream_mode: str = ""  # io_stream convolution: 'latency' or 'resource' (sets its interval per pixel)
     fill_items: int = 0  # items read before the first output (io_stream line buffers)
     extra_cycles: float = 0.0  # cycles after the last item (an io_stream Dense computes once it has read its input)
+    busy: bool = False  # not pipelined: the next input waits for the layer's whole latency (recurrent layers)
     output_bits: float = 0.0  # bits of the layer's output (a register between layers)
     multiplications: int = 0
 
@@ -354,8 +355,8 @@ def _softmax(layer: dict, values, ctx: Context, cost: LayerCost, constants) -> N
     cost.add("LUT", "lut_softmax", n)
     cost.add("LUT", "lut_fabric_mult", n * 18 * 18 / 2 if ctx.mul_impl == "fabric" else 0)
     cost.add("FF", "ff_softmax", n)
-    table = int(layer.get("table_size", 1024))
-    cost.add("BRAM_18K", "bram_table", (math.ceil(n / 2) + 1) * bram_18k(table, 18))
+    table = int(layer.get("table_size", 1024))  # an exp table read per input at once (io_stream: two per block)
+    cost.add("BRAM_18K", "bram_table", (math.ceil(n / 2) if ctx.stream else n) * bram_18k(table, 18))
     cost.wait("table_cycles", 2)
     if stable:  # (its registers are counted per output: ff_softmax)
         cost.chain += [Op("act", levels, 0), Op("add", 1, 0)]
@@ -493,8 +494,9 @@ class Design:
             _activation_op(table_layer, ctx, cost, gates * state)
             cost.add("LUT", "lut_recurrent_bit", gates * state * out_bits)
             cost.add("FF", "ff_recurrent_bit", gates * state * out_bits)
-            steps = int(layer.get("n_timesteps", 1))
+            steps = int(layer.get("n_timesteps", 1))  # one step after the other: no new input before the last
             cost.wait("recurrent_step_cycles", steps)
+            cost.busy = True
         elif name in self.constants:
             _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
             if layer["class"].startswith(("Conv", "PointwiseConv", "DepthwiseConv")):
@@ -550,6 +552,7 @@ class Design:
             latency = (totals[slowest] if totals else 0) + sum(f for i, f in enumerate(fills) if i != slowest)
         else:  # one layer after the other; a layer's last item starts (items x interval - 1) cycles after its first
             latency = sum(depths) + sum(run - 1 for run in runs) + registers * sum(pipelined)
+        runs = [max(run, depth) if cost.busy else run for cost, run, depth in zip(costs, runs, depths)]
         return {
             "latency_cycles": max(1, int(round(latency + c["top_cycles"]))),
             "interval": max(1, int(math.ceil(max(runs, default=1)))),
@@ -582,9 +585,11 @@ class Design:
             first = next((l for l in self.layers if l["class"] in ("Input", "InputLayer")), None)
             add("FF", "ff_io_bit", int(np.prod(first["output_shape"])) * _bits(first, "result") if first else 0)
         value = lambda entries: sum(c.get(term, 0.0) * amount for term, amount in entries.items())  # noqa: E731
+        totals = {metric: value(entries) for metric, entries in terms.items()}
+        totals["BRAM_18K"] = int(round(totals["BRAM_18K"]))  # block counts
         return {
             "DSP": sum(cost.dsp for cost in costs),
-            **{metric: value(entries) for metric, entries in terms.items()},
+            **totals,
             "latency_cycles": timing["latency_cycles"],
             "interval": timing["interval"],
             "terms": terms,
@@ -626,7 +631,7 @@ class Design:
             "DSP": int(result["DSP"]),
             "LUT": int(round(result["LUT"])),
             "FF": int(round(result["FF"])),
-            "BRAM_18K": int(math.ceil(result["BRAM_18K"])),
+            "BRAM_18K": int(result["BRAM_18K"]),
             "URAM": 0,
             "latency_cycles": result["latency_cycles"],
             "latency_ns": float(result["latency_cycles"] * self.clock_ns),
