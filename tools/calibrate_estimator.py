@@ -45,7 +45,10 @@ METRICS = estimate.METRICS
 FAMILY_SPECIFIC = {
     "mult_min_digits", "dsp_min_input_bits", "dsp_min_const_bits",
     "layer_register_cycles", "top_cycles", "stream_conv_ii", "stream_resource_ii",
-    "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_io_bit", "ff_shared_product_bit",
+    "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_io_bit", "ff_shared_product_bit", "ff_pipeline_late_bit",
+    "ff_dsp_stage_late_bit",
+    # Vivado HLS splits a stream of channels into a FIFO per channel, Vitis HLS keeps one wide FIFO
+    "lut_fifo_bram", "lut_fifo_srl_bit", "ff_fifo_bram", "ff_fifo_srl", "ff_fifo_srl_bit",
 }  # fmt: skip
 
 # Where the fit starts, and the prior it is pulled towards (the linear ones), with where
@@ -67,9 +70,9 @@ PRIORS = {
     "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0, "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0,
     "lut_process": 200.0, "lut_resource_layer": 1500.0,
     # FFs: one per bit held; FIFO control ~5 (shift register) to ~40 (BRAM) flip-flops
-    "ff_pipeline_bit": 1.0, "ff_dsp_stage_bit": 0.5, "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
+    "ff_pipeline_bit": 0.5, "ff_pipeline_late_bit": 0.5, "ff_dsp_stage_bit": 0.25, "ff_dsp_stage_late_bit": 0.25, "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
     "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_softmax": 50.0, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
-    "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0, "ff_resource_layer": 1000.0,
+    "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0, "ff_resource_layer": 1000.0,
     # BRAM18K: the counts are structural (memory shape -> blocks), not fitted
     "bram_rom": 1.0, "bram_table": 1.0, "bram_fifo": 1.0,
 }  # fmt: skip
@@ -199,6 +202,9 @@ class Fit:
             truths.append(case.truth[metric])
             weights.append(1.0)
             layers = _matched_layer_terms(case, result, metric)
+            fifo = result["fifo_terms"][metric]
+            if fifo and "FIFO" in case.breakdown:  # the FIFOs' own line of the utilisation summary
+                layers.append((fifo, case.breakdown["FIFO"].get(metric, 0)))
             for terms, true in layers:
                 rows.append(scoped(terms))
                 truths.append(true)

@@ -118,6 +118,7 @@ class Case:
     mul_impl: str
     truth: dict  # the report's totals
     instances: list[dict]  # the report's per-instance table (first level below the top)
+    breakdown: dict  # the report's utilisation by category (Instance, FIFO, Register, ...)
     notes: list[str] = field(default_factory=list)
 
     def estimate(self, coefficients: dict | None = None) -> dict:
@@ -418,6 +419,7 @@ def load_case(row: dict, fixtures: Path) -> Case:
     layers, weights = hls.describe(hls_model)
     text_report = next(iter(sorted(report_path.parent.glob("myproject_csynth.rpt"))), None)
     instances = hls_reports.parse_instances(text_report) if text_report else []
+    breakdown = hls_reports.parse_breakdown(text_report) if text_report else {}
     # the softmax implementation the firmware used (older hls4ml defaulted to 'latency'), by its module name
     implementation = next((m[1] for i in instances if (m := re.match(r"softmax_(latency|stable|legacy)", i["module"]))), None)
     for layer in layers:
@@ -436,7 +438,7 @@ def load_case(row: dict, fixtures: Path) -> Case:
     }  # fmt: skip
     return Case(row["dir"], network_of(row["dir"]), report["tool"], report["tool_version"], layers, weights,
                 report["clock_target_ns"], report["clock_uncertainty_ns"], report["part"], mul_impl(fixture), truth, instances,
-                notes)  # fmt: skip
+                breakdown, notes)  # fmt: skip
 
 
 def load_corpus(fixtures: Path) -> tuple[list[Case], list[Skipped]]:

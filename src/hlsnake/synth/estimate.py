@@ -419,9 +419,24 @@ def _merged(*terms: dict) -> dict:
 
 
 def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
-    """Cycle boundaries of a chain packed greedily into clock periods (as soon as possible),
-    and the bits held in registers at them: the bits alive after the last step before each
-    boundary, per FF term."""
+    """Cycle boundaries of a chain packed greedily into clock periods, and the bits held in
+    registers at them (the bits alive after the last step before each boundary), per FF
+    term. The chain is packed both as soon as possible (``..._bit`` terms) and as late as
+    possible (``..._late_bit``): where a scheduler puts the registers of an adder tree
+    changes how many partial sums they hold; the fit weighs the two."""
+    cycles, early = _pack_forward(chain, delay, period_ns)
+    _, late = _pack_forward(list(reversed(_shifted(chain))), delay, period_ns)
+    return cycles, {**early, **{term.replace("_bit", "_late_bit"): bits for term, bits in late.items()}}
+
+
+def _shifted(chain: list[Op]) -> list[Op]:
+    """The chain with each step carrying the bits alive before it (packing it backwards,
+    a boundary before a step holds what the previous step left)."""
+    before = [0.0] + [op.live_bits for op in chain[:-1]]
+    return [Op(op.kind, op.count, live, op.term) for op, live in zip(chain, before)]
+
+
+def _pack_forward(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
     cycles, used, bits, live = 0, 0.0, {}, None
 
     def hold(op):
@@ -579,8 +594,12 @@ class Design:
             for metric, entries in cost.terms.items():
                 for term, amount in entries.items():
                     add(metric, term, amount)
+        fifo_terms = {"LUT": {}, "FF": {}, "BRAM_18K": {}}
         if self.stream:
-            self._fifos(add)
+            self._fifos(lambda metric, term, amount: fifo_terms[metric].update({term: fifo_terms[metric].get(term, 0.0) + amount}))
+            for metric, entries in fifo_terms.items():
+                for term, amount in entries.items():
+                    add(metric, term, amount)
         else:  # the top function registers the network's input
             first = next((l for l in self.layers if l["class"] in ("Input", "InputLayer")), None)
             add("FF", "ff_io_bit", int(np.prod(first["output_shape"])) * _bits(first, "result") if first else 0)
@@ -593,6 +612,7 @@ class Design:
             "latency_cycles": timing["latency_cycles"],
             "interval": timing["interval"],
             "terms": terms,
+            "fifo_terms": fifo_terms,
             "layers": [
                 {"name": cost.name, "class": cost.kind, "DSP": cost.dsp, "multiplications": cost.multiplications,
                  "LUT": value(cost.terms["LUT"]), "FF": value(cost.terms["FF"]) + value(held), "BRAM_18K": value(cost.terms["BRAM_18K"]),
@@ -618,7 +638,8 @@ class Design:
                 add("BRAM_18K", "bram_fifo", count * bram_18k(depth, width))
                 add("FF", "ff_fifo_bram", count)
                 add("LUT", "lut_fifo_bram", count)
-            else:
+            else:  # (control per FIFO, and per bit of width and of depth)
+                add("FF", "ff_fifo_srl", count)
                 add("FF", "ff_fifo_srl_bit", count * width)
                 add("LUT", "lut_fifo_srl_bit", count * width * max(1, depth) / 32)
 
