@@ -44,7 +44,7 @@ METRICS = estimate.METRICS
 # others are shared by both families (what a piece of logic costs).
 FAMILY_SPECIFIC = {
     "mult_min_digits", "dsp_min_input_bits", "dsp_min_const_bits",
-    "layer_register_cycles", "top_cycles", "stream_conv_ii", "stream_resource_ii",
+    "layer_register_cycles", "top_cycles", "stream_layer_cycles", "stream_conv_ii", "stream_resource_ii",
     "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_io_bit", "ff_shared_product_bit", "ff_pipeline_late_bit",
     "ff_dsp_stage_late_bit",
     # Vivado HLS splits a stream of channels into a FIFO per channel, Vitis HLS keeps one wide FIFO
@@ -60,7 +60,8 @@ PRIORS = {
     # schedule (ns on UltraScale+): a 16-bit carry-chain add, a DSP48 multiply, a comparison and multiplexer
     "delay_add": 0.7, "delay_dsp": 3.0, "delay_act": 0.5, "speed_7series": 2.0, "speed_ultrascale": 1.3,
     "speed_ultrascale_plus": 1.0, "table_cycles": 1, "resource_cycles": 3, "recurrent_step_cycles": 10,
-    "layer_register_cycles": 1, "top_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 0,
+    # a call of a pipelined function (latency >= 1) takes one state more than its latency (not fitted)
+    "layer_register_cycles": 1, "top_cycles": 1, "stream_layer_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 0,
     # LUTs: one LUT per bit of an adder on a carry chain; a constant multiplication is its
     # shift-and-add adders; ReLU 1.75 LUT per input bit (jet MLP: 1792 LUTs for 64 x 16 bits);
     # a 32-deep shift register per LUT; a stream process ~200 LUTs (padding modules: 200-700)
@@ -89,8 +90,8 @@ SCHEDULE_GRID = {
     "table_cycles": [0, 1, 2, 3, 4],
     "resource_cycles": list(range(0, 8)),
     "recurrent_step_cycles": list(range(0, 30)),
-    "layer_register_cycles": [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2],
-    "top_cycles": [0, 1, 2, 3, 4],
+    "stream_layer_cycles": [0, 0.5, 1, 1.5, 2, 3, 4, 6, 8],
+    "top_cycles": [-1, 0, 1, 2, 3, 4],
     "stream_conv_ii": [1, 2, 3, 4],
     "stream_resource_ii": list(range(0, 20)),
 }

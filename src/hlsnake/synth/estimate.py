@@ -562,19 +562,19 @@ class Design:
         runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
         if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
             totals = [run + depth for run, depth in zip(runs, depths)]
-            fills = [cost.fill_items * ii + depth + registers for cost, ii, depth in zip(costs, intervals, depths)]
+            fills = [cost.fill_items * ii + depth + c["stream_layer_cycles"] for cost, ii, depth in zip(costs, intervals, depths)]
             slowest = int(np.argmax(totals)) if totals else 0
             latency = (totals[slowest] if totals else 0) + sum(f for i, f in enumerate(fills) if i != slowest)
         else:  # one layer after the other; a layer's last item starts (items x interval - 1) cycles after its first
             latency = sum(depths) + sum(run - 1 for run in runs) + registers * sum(pipelined)
-        runs = [max(run, depth) if cost.busy else run for cost, run, depth in zip(costs, runs, depths)]
+        busy = [max(run, depth) if cost.busy else run for cost, run, depth in zip(costs, runs, depths)]
         return {
             "latency_cycles": max(1, int(round(latency + c["top_cycles"]))),
-            "interval": max(1, int(math.ceil(max(runs, default=1)))),
+            "interval": max(1, int(math.ceil(max(busy, default=1)))),
             "pipeline_bits": {term: sum(held.get(term, 0.0) for held in bits) for term in {t for held in bits for t in held}},
             "layer_pipeline_bits": bits,
             "cycles": [depth + run - 1 for depth, run in zip(depths, runs)],
-            "intervals": runs,
+            "intervals": busy,
         }
 
     def cost(self, coefficients: dict | None = None) -> dict:
