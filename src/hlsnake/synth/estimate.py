@@ -33,6 +33,7 @@ validated error (``error_pct``, ``error_basis``).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -194,8 +195,11 @@ class Context:
     stream: bool
 
 
+_fixed = functools.lru_cache(maxsize=None)(Fixed.parse)  # the same few types, parsed very often
+
+
 def _bits(layer: dict, key: str, default: str = "fixed<16,6>") -> int:
-    return Fixed.parse(layer.get(key) or layer.get("result") or default).width
+    return _fixed(layer.get(key) or layer.get("result") or default).width
 
 
 def _quantises(text: str | None) -> tuple[bool, bool]:
@@ -234,9 +238,9 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     c = ctx.c
     # BatchNorm multiplies every element at once, whatever reuse factor its config carries
     rf = 1 if layer["class"] == "BatchNormalization" else max(1, int(layer.get("reuse_factor", 1)))
-    x = Fixed.parse(layer.get("input") or layer["result"])
-    w = Fixed.parse(layer["weight"])
-    acc = Fixed.parse(layer.get("accum") or layer["result"])
+    x = _fixed(layer.get("input") or layer["result"])
+    w = _fixed(layer["weight"])
+    acc = _fixed(layer.get("accum") or layer["result"])
     n, n_nz = constants.n, int(constants.digits.size)
     levels = _adder_levels(constants.per_output)
     # the tools trim a wide ('auto') accumulator to what the sum can need
@@ -485,12 +489,13 @@ class Design:
             if not _free(layer, self.stream):
                 pixels = _stream_pixels(layer["output_shape"])
         self._layer_costs: dict = {}
+        self._unbound: dict = {}
         self.constants = {}
         for layer in layers:
             for key in (layer["name"], layer.get("recurrent_weights")):
                 if key in weights and "weight" in layer:
                     values = np.asarray(weights[key])
-                    self.constants[key] = Constants.of(values, Fixed.parse(layer["weight"]), _n_out(layer, values))
+                    self.constants[key] = Constants.of(values, _fixed(layer["weight"]), _n_out(layer, values))
 
     def _layer_cost(self, layer: dict, ctx: Context) -> LayerCost:
         cost = LayerCost(layer["name"], layer["class"])
@@ -539,10 +544,22 @@ class Design:
         binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_const_bits"])
         if binding not in self._layer_costs:
             ctx = Context(c, self.mul_impl, self.tool, self.stream)
-            self._layer_costs[binding] = [self._layer_cost(l, ctx) for l in self.layers if not _free(l, self.stream)]
+            self._layer_costs[binding] = [
+                self._layer_cost(l, ctx) if self._binds(l) else self._unbound_cost(l, ctx)
+                for l in self.layers if not _free(l, self.stream)
+            ]  # fmt: skip
         return self._layer_costs[binding]
 
-    def schedule(self, costs: list[LayerCost], c: dict) -> dict:
+    def _binds(self, layer: dict) -> bool:
+        """Whether a layer's cost depends on the binding of multiplications (it has weights)."""
+        return layer["name"] in self.constants
+
+    def _unbound_cost(self, layer: dict, ctx: Context) -> LayerCost:
+        if layer["name"] not in self._unbound:
+            self._unbound[layer["name"]] = self._layer_cost(layer, ctx)
+        return self._unbound[layer["name"]]
+
+    def schedule(self, costs: list[LayerCost], c: dict, registers_held: bool = True) -> dict:
         """Latency, interval and the pipeline registers: each layer's chain packed into
         cycles of the clock period (a register at every cycle boundary holds the bits alive
         there); a layer that needs registers also registers its output for the next one."""
@@ -550,7 +567,7 @@ class Design:
         delay = {kind: c[f"delay_{kind}"] * speed for kind in ("add", "dsp", "act")}
         depths, bits = [], []
         for cost in costs:
-            cycles, held = _pack(cost.chain, delay, self.period_ns)
+            cycles, held = _pack(cost.chain, delay, self.period_ns) if registers_held else (_pack_forward(cost.chain, delay, self.period_ns)[0], {})
             depths.append(cycles + cost.extra_cycles + sum(c[name] * count for name, count in cost.fixed.items()))
             bits.append(held)
         registers = c["layer_register_cycles"]
