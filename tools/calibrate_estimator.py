@@ -71,9 +71,11 @@ PRIORS = {
     "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0, "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0,
     "lut_process": 200.0, "lut_resource_layer": 1500.0,
     # FFs: one per bit held; FIFO control ~5 (shift register) to ~40 (BRAM) flip-flops
-    "ff_pipeline_bit": 0.5, "ff_pipeline_late_bit": 0.5, "ff_dsp_stage_bit": 0.25, "ff_dsp_stage_late_bit": 0.25, "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
+    "ff_pipeline_bit": 0.5, "ff_pipeline_late_bit": 0.5, "ff_dsp_stage_bit": 0.25, "ff_dsp_stage_late_bit": 0.25,
+    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
     "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_softmax": 50.0, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
-    "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0, "ff_resource_layer": 1000.0,
+    "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0,
+    "ff_resource_layer": 1000.0,
     # BRAM18K: the counts are structural (memory shape -> blocks), not fitted
     "bram_rom": 1.0, "bram_table": 1.0, "bram_fifo": 1.0,
 }  # fmt: skip
@@ -344,7 +346,8 @@ def format_summary(stats: dict) -> str:
     lines = [f"{'family':12s} {'n':>3s} " + " ".join(f"{m[:14]:>18s}" for m in METRICS)]
     for family, metrics in stats.items():
         n = next(iter(metrics.values()))["n"]
-        cells = " ".join(f"{v['median']:7.1f} / {v['worst']:7.1f}" if v["median"] is not None else f"{'-':>17s}" for v in metrics.values())
+        cells = " ".join(f"{v['median']:7.1f} / {v['worst']:7.1f}" if v["median"] is not None else f"{'-':>17s}"
+                         for v in metrics.values())  # fmt: skip
         lines.append(f"{family:12s} {n:3d} {cells}")
     return "\n".join(lines) + "\n(median / worst absolute % error)"
 
@@ -367,7 +370,8 @@ def markdown_tables(rows: list[dict], instances: list[dict]) -> str:
     for family, metrics in stats.items():
         for metric, v in metrics.items():
             lines.append(f"| {family} | {v['n']} | {metric} | {v['median']:.1f} | {v['worst']:.1f} |")
-    lines += ["", "| tool family | layer kind | instances | LUT | FF | DSP | BRAM_18K | cycles |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| tool family | layer kind | instances | LUT | FF | DSP | BRAM_18K | cycles |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for (family, kind), metrics in instance_summary(instances).items():
         n = max(count for _, count in metrics.values())
         cells = " | ".join(f"{metrics[m][0]:.0f}" if m in metrics else "-" for m in ("LUT", "FF", "DSP", "BRAM_18K", "cycles"))

@@ -92,7 +92,9 @@ PRECISION_FIXES = {
 # 9;36;64;72; each layer's interval per pixel in the report is its reuse factor + 11).
 LAYER_FIXES = {
     "MuhammadAshraful__CNN-in-FPGA-hls4ml__": {"Dense": {"Strategy": "Resource", "ReuseFactor": 104}},
-    "ChiRuiChen__AutoEncoder_hls4ml__": {f"conv2d_{147 + i}": {"ReuseFactor": rf} for i, rf in enumerate((9, 72, 36, 36, 36, 36, 72))},
+    "ChiRuiChen__AutoEncoder_hls4ml__": {
+        f"conv2d_{147 + i}": {"ReuseFactor": rf} for i, rf in enumerate((9, 72, 36, 36, 36, 36, 72))
+    },
 }
 # The L1 jet tagger's report shows its pointwise convolutions computing all 10 positions at
 # once (interval 1-2: an hls4ml older than 0.7); hls4ml 1.3 does that with a
@@ -220,7 +222,8 @@ def _load_zip_weights(model, archive: zipfile.ZipFile) -> None:
                 groups.setdefault(owner, []).append((int(index), np.asarray(obj)))
 
         h5.visititems(visit)
-    groups = {k: [a for _, a in sorted(v, key=lambda t: t[0])] for k, v in groups.items() if not k.startswith(("optimizer", "metrics"))}
+    groups = {k: [a for _, a in sorted(v, key=lambda t: t[0])] for k, v in groups.items()
+              if not k.startswith(("optimizer", "metrics"))}  # fmt: skip
     unused = sorted(groups, key=_natural)
     for layer in model.layers:
         shapes = [tuple(w.shape) for w in layer.get_weights()]
@@ -402,7 +405,8 @@ def load_case(row: dict, fixtures: Path) -> Case:
     fixture = Path(fixtures) / row["dir"]
     notes: list[str] = []
     if row["has_keras_model"] != "y":
-        raise FixtureError("the project kept no usable Keras model (report only)" + (f": {row['notes'][:160]}" if row["notes"] else ""))
+        detail = f": {row['notes'][:160]}" if row["notes"] else ""
+        raise FixtureError(f"the project kept no usable Keras model (report only){detail}")
     if not (fixture / "hls4ml_config.yml").is_file():
         raise FixtureError("no hls4ml_config.yml")
     model = synthesised_model(fixture, notes)
@@ -423,7 +427,8 @@ def load_case(row: dict, fixtures: Path) -> Case:
     # the softmax implementation the firmware used (older hls4ml defaulted to 'latency'), by its module name
     implementation = next((m[1] for i in instances if (m := re.match(r"softmax_(latency|stable|legacy)", i["module"]))), None)
     for layer in layers:
-        if implementation and (layer["class"] == "Softmax" or layer.get("activation") == "softmax") and layer["name"] not in weights:
+        softmax = layer["class"] == "Softmax" or layer.get("activation") == "softmax"
+        if implementation and softmax and layer["name"] not in weights:
             layer["implementation"] = implementation
     synthesised = _reuse_factors(row)
     weighted = [layer for layer in layers if layer["name"] in weights and layer["class"] != "BatchNormalization"]
@@ -463,7 +468,8 @@ _MODULE_KINDS = (
     (r"^softmax", "softmax"),
     (r"^normalize", "batchnorm"),
     (r"^(global_)?pooling", "pooling"),
-    (r"^(relu|sigmoid|tanh|linear|leaky_relu|elu|selu|softplus|softsign|hard_sigmoid|hard_tanh|binary_tanh|ternary_tanh|prelu|thresholded_relu)", "activation"),
+    (r"^(relu|sigmoid|tanh|linear|leaky_relu|elu|selu|softplus|softsign|hard_sigmoid|hard_tanh|binary_tanh"
+     r"|ternary_tanh|prelu|thresholded_relu)", "activation"),
     (r"^zeropad", "padding"),
     (r"^resize", "resize"),
     (r"^concatenate", "concatenate"),

@@ -298,6 +298,7 @@ def describe(hls_model) -> tuple[list[dict], dict[str, np.ndarray]]:
         if "recurrent_weight" in layer.weights:  # GRU/LSTM: the state's weights, in their own entry
             recurrent = layer.weights["recurrent_weight"]
             entry["recurrent_weights"] = f"{layer.name}__recurrent"
-            weights[entry["recurrent_weights"]] = quantize_to(np.asarray(recurrent.data, dtype=np.float64), _precision_text(recurrent.type.precision))
+            precision = _precision_text(recurrent.type.precision)
+            weights[entry["recurrent_weights"]] = quantize_to(np.asarray(recurrent.data, dtype=np.float64), precision)
         layers.append(entry)
     return layers, weights

@@ -191,7 +191,6 @@ class Context:
 
     c: dict  # the tool family's coefficients
     mul_impl: str
-    tool: str
     stream: bool
 
 
@@ -348,7 +347,7 @@ def _activation_op(layer: dict, ctx: Context, cost: LayerCost, n: int) -> None:
     cost.add("LUT", "lut_saturate_bit", n * bits if saturates else 0)  # a comparison
 
 
-def _softmax(layer: dict, values, ctx: Context, cost: LayerCost, constants) -> None:
+def _softmax(layer: dict, ctx: Context, cost: LayerCost) -> None:
     """exp table per input, a sum, an inverse table, one product per output; the stable
     implementation first subtracts the maximum (a comparison tree)."""
     n = int(layer.get("n_in") or np.prod(layer["output_shape"]))
@@ -367,7 +366,7 @@ def _softmax(layer: dict, values, ctx: Context, cost: LayerCost, constants) -> N
     cost.chain += [Op("add", levels, 0), Op("dsp", 1, 0)]
 
 
-def _elementwise(layer: dict, values, ctx: Context, cost: LayerCost, constants) -> None:
+def _elementwise(layer: dict, ctx: Context, cost: LayerCost) -> None:
     """Activations, pooling, padding, resizing, concatenation, cloning."""
     shape = layer["output_shape"]
     n = int(shape[-1]) if ctx.stream and len(shape) > 1 else int(np.prod(shape))
@@ -396,8 +395,6 @@ def _elementwise(layer: dict, values, ctx: Context, cost: LayerCost, constants) 
         cost.items = _stream_pixels(shape)
 
 
-# layer class -> its cost (weighted layers and free ones are dispatched in _layer_cost)
-HANDLERS = {"Softmax": _softmax}
 FREE = ("Input", "InputLayer", "Reshape", "Transpose", "Flatten", "Dropout")
 
 
@@ -464,6 +461,14 @@ def _pack_forward(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, 
     return cycles, bits
 
 
+def _layer_kind(layer: dict, constants: dict) -> str:
+    if layer["class"] in ("GRU", "LSTM", "SimpleRNN"):
+        return "recurrent"
+    if layer["name"] in constants:
+        return "weighted"
+    return "softmax" if layer["class"] == "Softmax" or layer.get("activation") == "softmax" else "elementwise"
+
+
 class Design:
     """A described hls4ml design, analysed once (weights' constants), costed per set of
     coefficients (the calibration tool costs one design many times)."""
@@ -500,50 +505,49 @@ class Design:
     def _layer_cost(self, layer: dict, ctx: Context) -> LayerCost:
         cost = LayerCost(layer["name"], layer["class"])
         shape = layer["output_shape"]
-        out_bits = _bits(layer, "result")
-        cost.output_bits = (int(shape[-1]) if self.stream and len(shape) > 1 else int(np.prod(shape))) * out_bits
-        name = layer["name"]
-        if layer["class"] in ("GRU", "LSTM", "SimpleRNN"):
-            gates = {"GRU": 3, "LSTM": 4}.get(layer["class"], 1)
-            _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
-            recurrent = layer.get("recurrent_weights")
-            if recurrent in self.constants:
-                _matmul({**layer, "input": layer["result"]}, self.weights[recurrent], ctx, cost, self.constants[recurrent])
-            state = int(layer.get("n_out", 1))
-            table_layer = {**layer, "activation": "sigmoid", "input": layer["result"]}
-            _activation_op(table_layer, ctx, cost, gates * state)
-            cost.add("LUT", "lut_recurrent_bit", gates * state * out_bits)
-            cost.add("FF", "ff_recurrent_bit", gates * state * out_bits)
-            steps = int(layer.get("n_timesteps", 1))  # one step after the other: no new input before the last
-            cost.wait("recurrent_step_cycles", steps)
-            cost.busy = True
-        elif name in self.constants:
-            _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
-            if layer["class"].startswith(("Conv", "PointwiseConv", "DepthwiseConv")):
-                _convolution_shape(layer, ctx, cost)
-            elif self.stream and layer["class"] != "BatchNormalization":  # a Dense reads its input pixels, then computes
-                cost.extra_cycles += cost.step - 1
-                cost.items, cost.step = self.input_pixels[name], 1.0
-            elif self.stream:
-                cost.items = _stream_pixels(shape)
-            if layer.get("strategy") == "resource" and layer["class"] != "BatchNormalization":  # counters, operand selection
-                cost.add("LUT", "lut_resource_layer", 1)
-                cost.add("FF", "ff_resource_layer", 1)
-        else:
-            HANDLERS.get(layer["class"], _softmax if layer.get("activation") == "softmax" else _elementwise)(
-                layer, None, ctx, cost, None
-            )
+        cost.output_bits = (int(shape[-1]) if self.stream and len(shape) > 1 else int(np.prod(shape))) * _bits(layer, "result")
+        LAYER_COSTS[_layer_kind(layer, self.constants)](self, layer, ctx, cost)
         if self.stream:  # every dataflow process has its own control
             cost.add("LUT", "lut_process", 1)
             cost.add("FF", "ff_process", 1)
         return cost
+
+    def _recurrent(self, layer: dict, ctx: Context, cost: LayerCost) -> None:
+        """GRU/LSTM: the input and the state matrices, a table lookup per gate output, and
+        the time steps one after the other (no new input before the last)."""
+        name, out_bits = layer["name"], _bits(layer, "result")
+        _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
+        recurrent = layer.get("recurrent_weights")
+        if recurrent in self.constants:
+            _matmul({**layer, "input": layer["result"]}, self.weights[recurrent], ctx, cost, self.constants[recurrent])
+        gates = {"GRU": 3, "LSTM": 4}.get(layer["class"], 1) * int(layer.get("n_out", 1))
+        _activation_op({**layer, "activation": "sigmoid", "input": layer["result"]}, ctx, cost, gates)
+        cost.add("LUT", "lut_recurrent_bit", gates * out_bits)
+        cost.add("FF", "ff_recurrent_bit", gates * out_bits)
+        cost.wait("recurrent_step_cycles", int(layer.get("n_timesteps", 1)))
+        cost.busy = True
+
+    def _weighted(self, layer: dict, ctx: Context, cost: LayerCost) -> None:
+        """Dense, convolutions, BatchNorm."""
+        name = layer["name"]
+        _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
+        if layer["class"].startswith(("Conv", "PointwiseConv", "DepthwiseConv")):
+            _convolution_shape(layer, ctx, cost)
+        elif self.stream and layer["class"] != "BatchNormalization":  # a Dense reads its input pixels, then computes
+            cost.extra_cycles += cost.step - 1
+            cost.items, cost.step = self.input_pixels[name], 1.0
+        elif self.stream:
+            cost.items = _stream_pixels(layer["output_shape"])
+        if layer.get("strategy") == "resource" and layer["class"] != "BatchNormalization":  # counters, operand selection
+            cost.add("LUT", "lut_resource_layer", 1)
+            cost.add("FF", "ff_resource_layer", 1)
 
     def layer_costs(self, c: dict) -> list[LayerCost]:
         """Every layer's hardware. It depends on the coefficients only through the binding
         of the multiplications (``mult_min_digits``, ``dsp_min_*``): cached per binding."""
         binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_const_bits"])
         if binding not in self._layer_costs:
-            ctx = Context(c, self.mul_impl, self.tool, self.stream)
+            ctx = Context(c, self.mul_impl, self.stream)
             self._layer_costs[binding] = [
                 self._layer_cost(l, ctx) if self._binds(l) else self._unbound_cost(l, ctx)
                 for l in self.layers if not _free(l, self.stream)
@@ -567,7 +571,10 @@ class Design:
         delay = {kind: c[f"delay_{kind}"] * speed for kind in ("add", "dsp", "act")}
         depths, bits = [], []
         for cost in costs:
-            cycles, held = _pack(cost.chain, delay, self.period_ns) if registers_held else (_pack_forward(cost.chain, delay, self.period_ns)[0], {})
+            if registers_held:
+                cycles, held = _pack(cost.chain, delay, self.period_ns)
+            else:  # (the latency alone: the calibration's fit of the schedule)
+                cycles, held = _pack_forward(cost.chain, delay, self.period_ns)[0], {}
             depths.append(cycles + cost.extra_cycles + sum(c[name] * count for name, count in cost.fixed.items()))
             bits.append(held)
         registers = c["layer_register_cycles"]
@@ -632,7 +639,8 @@ class Design:
             "fifo_terms": fifo_terms,
             "layers": [
                 {"name": cost.name, "class": cost.kind, "DSP": cost.dsp, "multiplications": cost.multiplications,
-                 "LUT": value(cost.terms["LUT"]), "FF": value(cost.terms["FF"]) + value(held), "BRAM_18K": value(cost.terms["BRAM_18K"]),
+                 "LUT": value(cost.terms["LUT"]), "FF": value(cost.terms["FF"]) + value(held),
+                 "BRAM_18K": value(cost.terms["BRAM_18K"]),
                  "cycles": cycles, "interval": interval,
                  "terms": {"LUT": cost.terms["LUT"], "FF": _merged(cost.terms["FF"], held), "BRAM_18K": cost.terms["BRAM_18K"]}}
                 for cost, held, cycles, interval in zip(costs, timing["layer_pipeline_bits"], timing["cycles"], timing["intervals"])
@@ -696,3 +704,12 @@ def estimate(layers: list[dict], weights: dict[str, np.ndarray], clock_ns: float
     ``clock_uncertainty_ns`` defaults to hls4ml's (12.5% Vivado, 27% Vitis); ``part`` (the
     FPGA) sets the speed of the logic (7-series, UltraScale, UltraScale+)."""
     return Design(layers, weights, clock_ns, mul_impl, tool, clock_uncertainty_ns, part).estimate(coefficients)
+
+
+# a layer's kind -> what builds its cost
+LAYER_COSTS = {
+    "recurrent": Design._recurrent,
+    "weighted": Design._weighted,
+    "softmax": lambda design, layer, ctx, cost: _softmax(layer, ctx, cost),
+    "elementwise": lambda design, layer, ctx, cost: _elementwise(layer, ctx, cost),
+}

@@ -192,7 +192,8 @@ def _section_table(lines: list[str], after: str, title: str, stop: str) -> list[
     begin = next((i for i, line in enumerate(lines) if re.match(after, line)), None)
     if begin is None:
         return []
-    head = next((i for i in range(begin + 1, len(lines)) if lines[i].strip() == f"* {title}:" or re.match(stop, lines[i].strip())), None)
+    found = (i for i in range(begin + 1, len(lines)) if lines[i].strip() == f"* {title}:" or re.match(stop, lines[i].strip()))
+    head = next(found, None)
     if head is None or re.match(stop, lines[head].strip()):
         return []
     tables = _tables_after(lines, head + 1, r"\* \w+:|==|" + stop)
