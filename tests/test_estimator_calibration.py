@@ -1,95 +1,132 @@
-"""The estimator against real HLS reports: the held-out error must not grow past what
-docs/estimator.md states, and the coefficients must be what the documented fit gives."""
+"""The estimator against the real HLS reports of both fixture corpora.
+
+The calibration tool (``tools/calibrate_estimator.py``, a developer tool outside the runtime
+package) is imported by path. The leave-one-network-out errors must not grow past what the
+package stores (``estimate_calibration.json``, which every estimate carries as its
+``error_pct``) and what docs/estimator.md states; the stored coefficients must be what the
+fit gives on all reports. The reports are converted with hls4ml (no C++ compile)."""
 
 from __future__ import annotations
 
+import csv
 import re
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import HLS_REPORTS, REPO, require_fixtures
-from hlsnake.synth import calibrate, estimate
+from conftest import HLS_REPORTS, HLS_REPORTS_MORE, REPO, require_fixtures
+from hlsnake.synth import estimate
+
+sys.path.insert(0, str(REPO / "tools"))
+import calibrate_estimator as calibration  # noqa: E402
+import estimator_fixtures as fixtures  # noqa: E402
 
 DOC = REPO / "docs" / "estimator.md"
-MARGIN = 1.0  # percentage points on top of the documented figures (they are rounded to 0.1)
+MARGIN = 1.0  # percentage points on top of the stored figures (they are rounded to 0.1)
+CORPORA = (HLS_REPORTS, HLS_REPORTS_MORE)
 
 
 @pytest.fixture(scope="module")
-def cases():
-    require_fixtures(HLS_REPORTS)
-    return calibrate.load_cases(HLS_REPORTS)
+def corpus():
+    for path in CORPORA:
+        require_fixtures(path)
+    cases, skipped = [], []
+    for path in CORPORA:
+        found, left = fixtures.load_corpus(path)
+        cases += found
+        skipped += left
+    return cases, skipped
+
+
+@pytest.fixture(scope="module")
+def validation(corpus):
+    """Leave-one-network-out, recording which cases each fold's fit was shown."""
+    seen = []
+    original = calibration.Fit.__init__
+
+    def recording(self, cases):
+        seen.append({case.name for case in cases})
+        original(self, cases)
+
+    calibration.Fit.__init__ = recording
+    try:
+        rows, instances = calibration.leave_one_network_out(corpus[0], log=lambda *_: None)
+    finally:
+        calibration.Fit.__init__ = original
+    return rows, instances, seen
+
+
+def test_every_report_with_a_model_is_a_case_and_the_others_say_why(corpus):
+    cases, skipped = corpus
+    with_model, without = [], []
+    for path in CORPORA:
+        with (path / "INDEX.csv").open(newline="") as f:
+            for row in csv.DictReader(f):
+                (with_model if row["has_keras_model"] == "y" else without).append(row["dir"])
+    assert sorted(case.name for case in cases) == sorted(with_model)  # Concatenate, .keras HDF5, GRU/LSTM included
+    assert sorted(skip.name for skip in skipped) == sorted(without)
+    assert all("no usable Keras model" in skip.reason for skip in skipped)
+    assert {case.tool for case in cases} == set(calibration.FAMILIES)
+
+
+def test_no_network_is_both_fitted_and_checked(corpus, validation):
+    cases = corpus[0]
+    rows, _, seen = validation
+    networks = sorted({case.network for case in cases})
+    assert len(seen) == len(networks)
+    for network, shown in zip(networks, seen):
+        held = {case.name for case in cases if case.network == network}
+        assert held and not held & shown and len(held) + len(shown) == len(cases)
+    assert sorted(row["case"] for row in rows) == sorted(case.name for case in cases)
 
 
 def documented_errors() -> dict:
-    """{(half, metric): (median, worst)} from the error table of docs/estimator.md."""
+    """{(family, metric): (median, worst)} from the leave-one-network-out table of docs/estimator.md."""
     figures = {}
+    pattern = r"\|\s*(vivado_hls|vitis_hls)\s*\|\s*\d+\s*\|\s*(\w+)\s*\|\s*([0-9.]+)\s*\|\s*([0-9.]+)\s*\|"
     for line in DOC.read_text().splitlines():
-        match = re.fullmatch(r"\|\s*(LUT|FF|DSP|latency)\s*\|" + r"\s*([0-9.]+)\s*\|" * 4, line.strip())
+        match = re.fullmatch(pattern, line.strip())
         if match:
-            metric, *values = match.groups()
-            values = [float(v) for v in values]
-            figures["held_out", metric] = tuple(values[:2])
-            figures["train", metric] = tuple(values[2:])
-    assert len(figures) == 8, f"{DOC} lost its error table (| metric | held-out median | worst | training median | worst |)"
+            figures[match[1], match[2]] = (float(match[3]), float(match[4]))
+    assert len(figures) == 2 * len(estimate.METRICS), f"{DOC} lost its leave-one-network-out table"
     return figures
 
 
-def test_the_split_keeps_each_network_in_one_half(cases):
-    halves = {}
-    for case in cases:
-        halves.setdefault(case.network, set()).add(case.half)
-    assert all(len(h) == 1 for h in halves.values())
-    assert sum(c.half == "train" for c in cases) == 13 and sum(c.half == "held_out" for c in cases) == 7
-    # every report whose project kept a model and an hls4ml config is a case
-    usable = [r["dir"] for r in calibrate.index_rows(HLS_REPORTS) if r["has_keras_model"] == "y"]
-    assert sorted(c.name for c in cases) == sorted(usable)
-
-
-@pytest.mark.parametrize("half", ["held_out", "train"])
-def test_error_does_not_grow_past_the_documented_figures(cases, half):
-    stats = calibrate.summary(calibrate.evaluate(cases), half)
+def test_the_package_docs_and_estimates_carry_the_same_errors():
     documented = documented_errors()
-    for metric in calibrate.METRICS:
-        median, worst = documented[half, metric]
-        assert stats[metric]["median"] <= median + MARGIN, (metric, stats[metric])
-        assert stats[metric]["worst"] <= worst + MARGIN, (metric, stats[metric])
+    stored = estimate._CALIBRATION
+    for family in calibration.FAMILIES:
+        for metric in estimate.METRICS:
+            assert documented[family, metric] == (stored["errors"][family][metric], stored["worst"][family][metric])
+        assert "leave-one-network-out" in estimate.ERROR_BASIS[family]
 
 
-@pytest.fixture(scope="module")
-def refit(cases):
-    """The documented fit, run again, with the cases its loss function was shown."""
-    seen = set()
-    loss = calibrate._loss
-
-    def recording(fit_cases, coefficients, metric):
-        seen.update(case.name for case in fit_cases)
-        return loss(fit_cases, coefficients, metric)
-
-    calibrate._loss = recording
-    try:
-        return calibrate.fit(cases), seen
-    finally:
-        calibrate._loss = loss
+@pytest.mark.parametrize("family", calibration.FAMILIES)
+def test_leave_one_network_out_error_does_not_grow(validation, family):
+    stats = calibration.summary(validation[0])[family]
+    stored = estimate._CALIBRATION
+    for metric in estimate.METRICS:
+        assert stats[metric]["median"] <= stored["errors"][family][metric] + MARGIN, (metric, stats[metric])
+        assert stats[metric]["worst"] <= stored["worst"][family][metric] + MARGIN, (metric, stats[metric])
 
 
-def test_coefficients_are_the_documented_fit_on_the_training_half(refit):
-    """COEFFICIENTS were not tuned by hand, nor on the held-out reports."""
-    fitted, _ = refit
-    for key, value in estimate.COEFFICIENTS.items():
-        if isinstance(value, dict):
-            for name, v in value.items():
-                assert fitted[key][name] == pytest.approx(v, rel=0.02, abs=1e-3), (key, name)
-        else:
-            assert fitted[key] == pytest.approx(value, rel=0.02, abs=1e-3), key
+def test_stored_coefficients_are_the_fit_on_all_reports(corpus):
+    """Not tuned by hand: the fit, from its priors, on every report gives what is stored."""
+    fitted = calibration.fit(corpus[0])
+    for scope, values in estimate.COEFFICIENTS.items():
+        for name, value in values.items():
+            assert fitted[scope][name] == pytest.approx(value, rel=1e-3, abs=1e-6), (scope, name)
 
 
-def test_the_fit_sees_only_the_training_half(cases, refit):
-    _, seen = refit
-    assert seen == {case.name for case in cases if case.half == "train"}
+def test_each_layer_is_checked_against_its_instance(validation):
+    """Term by term: most layers are matched to an instance of their report."""
+    instances = validation[1]
+    kinds = {(row["tool"], row["kind"]) for row in instances}
+    assert len(instances) > 300 and ("vivado_hls", "dense") in kinds and ("vitis_hls", "conv") in kinds
 
 
-# -- rules of the estimator, on small inputs --------------------------------------------------
+# -- rules of the estimator, on small inputs (no fixtures) --------------------------------------------
 
 
 def test_csd_digits():
@@ -97,16 +134,23 @@ def test_csd_digits():
     assert list(estimate.csd_digits([0, 1, 3, 7, 11, 255, 85, -7])) == [0, 1, 2, 2, 3, 2, 4, 2]
 
 
-def _dense(weights, weight="fixed<16,6>", reuse=1, x="fixed<16,6>"):
-    layer = {"name": "fc", "class": "Dense", "io_type": "io_parallel", "reuse_factor": reuse, "strategy": "latency",
+def _dense(weights, weight="fixed<16,6>", reuse=1, x="fixed<16,6>", strategy="latency", accum="fixed<16,6>"):
+    layer = {"name": "fc", "class": "Dense", "io_type": "io_parallel", "reuse_factor": reuse, "strategy": strategy,
              "output_shape": [weights.shape[1]], "result": "fixed<16,6>", "input": x, "weight": weight,
-             "accum": "fixed<16,6>", "n_in": weights.shape[0], "n_out": weights.shape[1]}  # fmt: skip
-    return [layer], {"fc": weights}
+             "accum": accum, "n_in": weights.shape[0], "n_out": weights.shape[1]}  # fmt: skip
+    inputs = {"name": "in", "class": "Input", "io_type": "io_parallel", "output_shape": [weights.shape[0]], "result": x}
+    return [inputs, layer], {"fc": weights}
+
+
+def _random_weights(seed, shape=(16, 8), scale=1024):
+    rng = np.random.default_rng(seed)
+    w = np.round(rng.uniform(-1, 1, shape) * scale) / scale
+    w[w == 0] = 0.5 + 1 / scale
+    return w
 
 
 def test_zero_and_power_of_two_weights_cost_no_multiplier():
-    rng = np.random.default_rng(0)
-    dense = np.round(rng.uniform(-1, 1, (16, 8)) * 1024) / 1024  # 16-bit weights, mostly 3+ CSD digits
+    dense = _random_weights(0)
     full = estimate.estimate(*_dense(dense), 5.0)
     pruned = dense.copy()
     pruned[:8] = 0
@@ -116,24 +160,57 @@ def test_zero_and_power_of_two_weights_cost_no_multiplier():
     assert shifts["DSP"] == 0
 
 
-def test_reuse_factor_caps_multipliers_at_hls4ml_multiplier_limit():
-    rng = np.random.default_rng(1)
-    w = np.round(rng.uniform(-1, 1, (16, 8)) * 1024) / 1024
-    w[w == 0] = 0.5 + 1 / 1024
+def test_reuse_factor_caps_multipliers_and_lengthens_interval_and_latency():
+    w = _random_weights(1)
+    one = estimate.estimate(*_dense(w), 5.0)
     for reuse in (2, 4, 16):
-        result = estimate.estimate(*_dense(w, reuse=reuse), 5.0)
-        assert result["DSP"] <= -(-w.size // reuse) and result["interval"] <= reuse
+        shared = estimate.estimate(*_dense(w, reuse=reuse), 5.0)
+        assert shared["DSP"] <= -(-w.size // reuse) and 1 < shared["interval"] <= reuse
+        assert shared["latency_cycles"] > one["latency_cycles"]
 
 
 def test_forced_binding_and_narrow_weights():
-    rng = np.random.default_rng(2)
-    w8 = np.round(rng.uniform(-1, 1, (16, 8)) * 128) / 128
-    auto = estimate.estimate(*_dense(w8, weight="fixed<8,1>"), 5.0)
-    dsp = estimate.estimate(*_dense(w8, weight="fixed<8,1>"), 5.0, mul_impl="dsp")
-    fabric = estimate.estimate(*_dense(w8, weight="fixed<8,1>"), 5.0, mul_impl="fabric")
-    assert auto["DSP"] == 0 < dsp["DSP"]  # 8-bit constants: LUTs unless forced
-    assert fabric["DSP"] == 0 and fabric["LUT"] > dsp["LUT"]
+    w8 = _random_weights(2, scale=128)
+    auto = estimate.estimate(*_dense(w8, weight="fixed<8,1>", x="fixed<8,3>"), 5.0)
+    dsp = estimate.estimate(*_dense(w8, weight="fixed<8,1>", x="fixed<8,3>"), 5.0, mul_impl="dsp")
+    fabric = estimate.estimate(*_dense(w8, weight="fixed<8,1>", x="fixed<8,3>"), 5.0, mul_impl="fabric")
+    assert auto["DSP"] == 0 < dsp["DSP"]  # 8-bit data and constants: LUTs unless forced
+    assert fabric["DSP"] == 0
     with pytest.raises(ValueError, match="mul_impl"):
         estimate.estimate(*_dense(w8), 5.0, mul_impl="dsp48")
     with pytest.raises(ValueError, match="tool"):
         estimate.estimate(*_dense(w8), 5.0, tool="quartus")
+
+
+def test_a_32_bit_product_takes_two_dsps():
+    w = _random_weights(3, scale=2**16)  # constants of ~17 significant bits
+    narrow = estimate.estimate(*_dense(w, weight="fixed<32,16>", x="fixed<16,6>", accum="fixed<32,16>"), 25.0)
+    wide = estimate.estimate(*_dense(w, weight="fixed<32,16>", x="fixed<32,16>", accum="fixed<32,16>"), 25.0)
+    assert wide["DSP"] == 2 * narrow["DSP"] > 0
+
+
+def test_resource_strategy_with_reuse_factor_one_binds_like_latency():
+    """Weights are constants again at R = 1: no 2x general multipliers."""
+    w = _random_weights(4)
+    latency = estimate.estimate(*_dense(w), 5.0)
+    resource = estimate.estimate(*_dense(w, strategy="resource"), 5.0)
+    assert resource["DSP"] == latency["DSP"]
+    rom = estimate.estimate(*_dense(w, strategy="resource", reuse=16), 5.0)
+    assert rom["DSP"] == 8 and rom["BRAM_18K"] >= 1  # ceil(128/16) general multipliers; weights in BRAM
+
+
+def test_slower_parts_and_faster_clocks_take_more_cycles():
+    w = _random_weights(5, shape=(64, 32))
+    fast = estimate.estimate(*_dense(w), 5.0, part="xcu250-figd2104-2L-e")
+    slow = estimate.estimate(*_dense(w), 5.0, part="xc7z020clg400-1")
+    quick = estimate.estimate(*_dense(w), 2.5, part="xcu250-figd2104-2L-e")
+    assert slow["latency_cycles"] >= fast["latency_cycles"] and quick["latency_cycles"] >= fast["latency_cycles"]
+    assert (slow["device_class"], fast["device_class"]) == ("7series", "ultrascale_plus")
+
+
+def test_every_estimate_carries_its_validated_error():
+    result = estimate.estimate(*_dense(_random_weights(6)), 5.0, tool="Vivado")
+    assert result["source"] == "estimate" and result["estimator_version"] == estimate.VERSION
+    assert set(result["error_pct"]) == set(estimate.METRICS)
+    assert all(isinstance(v, float) for v in result["error_pct"].values())
+    assert "leave-one-network-out" in result["error_basis"] and "Vivado HLS" in result["error_basis"]

@@ -30,8 +30,12 @@ import hls4ml  # noqa: E402
 
 
 def _precision_text(precision) -> str:
+    """``fixed<16,6>``, with its rounding and saturation where they are not the default
+    truncation and wrap-around (``ufixed<6,0,RND_CONV,SAT>``: they cost logic)."""
     signed = getattr(precision, "signed", True)
-    return f"{'' if signed else 'u'}fixed<{precision.width},{precision.integer}>"
+    modes = [getattr(getattr(precision, attr, None), "name", None) for attr in ("rounding_mode", "saturation_mode")]
+    extra = "" if modes[0] in (None, "TRN") and modes[1] in (None, "WRAP") else f",{modes[0] or 'TRN'},{modes[1] or 'WRAP'}"
+    return f"{'' if signed else 'u'}fixed<{precision.width},{precision.integer}{extra}>"
 
 
 def build_config(model, hls_cfg: dict, knobs: dict, precisions: dict | None = None) -> dict:
@@ -310,7 +314,8 @@ def tensor_precision(max_abs: float, signed: bool, fraction: int) -> str:
 
 _SHAPE_ATTRS = (
     "n_in", "n_out", "in_height", "in_width", "n_chan", "filt_height", "filt_width", "n_filt",
-    "out_height", "out_width", "stride_height", "stride_width", "pool_height", "pool_width",
+    "out_height", "out_width", "stride_height", "stride_width", "pool_height", "pool_width", "n_timesteps",
+    "table_size", "parallelization_factor",
 )  # fmt: skip
 
 
@@ -336,6 +341,13 @@ def describe(hls_model) -> tuple[list[dict], dict[str, np.ndarray]]:
             value = layer.get_attr(attr)
             if value is not None:
                 entry[attr] = int(value)
+        for attr in ("activation", "implementation"):  # relu, sigmoid...; softmax 'stable' or 'latency'
+            value = layer.get_attr(attr)
+            if isinstance(value, str):
+                entry[attr] = value.lower()
+        pragma = getattr(layer.get_output_variable(), "pragma", None)
+        if isinstance(pragma, tuple) and pragma[0] == "stream":  # io_stream FIFO depth of the output
+            entry["fifo_depth"] = int(pragma[1])
         accum = layer.get_attr("accum_t")
         if accum is not None:
             entry["accum"] = _precision_text(accum.precision)
@@ -346,5 +358,14 @@ def describe(hls_model) -> tuple[list[dict], dict[str, np.ndarray]]:
             weights[layer.name] = values
             entry["n_weights"] = int(values.size)
             entry["n_nonzero"] = int(np.count_nonzero(values))
+        elif "scale" in layer.weights:  # BatchNormalization: one constant multiplication per element
+            scale = layer.weights["scale"]
+            entry["weight"] = _precision_text(scale.type.precision)
+            weights[layer.name] = quantize_to(np.asarray(scale.data, dtype=np.float64), entry["weight"])
+        if "recurrent_weight" in layer.weights:  # GRU/LSTM: the state's weights, in their own entry
+            recurrent = layer.weights["recurrent_weight"]
+            entry["recurrent_weights"] = f"{layer.name}__recurrent"
+            precision = _precision_text(recurrent.type.precision)
+            weights[entry["recurrent_weights"]] = quantize_to(np.asarray(recurrent.data, dtype=np.float64), precision)
         layers.append(entry)
     return layers, weights

@@ -1,31 +1,44 @@
 """Resource and latency estimate of an hls4ml design, without any vendor tool.
 
-It follows what the HLS tools do with hls4ml's code rather than counting parameters
-(the rules below were read off real Vivado/Vitis HLS reports, see docs/estimator.md):
+It follows what the HLS tools do with hls4ml's code, term by term (the rules were read
+off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md):
 
-* Every weight is a constant. A zero weight costs nothing; a power of two is a shift
-  (wiring). A constant with fewer than ``mult_min_digits`` non-zero digits in its
-  canonical signed-digit (CSD) form becomes shift-and-add logic in LUTs; the others are
-  true multiplications: DSPs when both operands are wide enough (or the project forces
-  ``config_op mul -impl dsp``), LUT multipliers otherwise (or with ``-impl fabric``).
-* A reuse factor R caps the true multiplications at hls4ml's ``multiplier_limit``
-  (ceil(n/R) - zeros//R); they share those instances and the interval grows (at most R).
-  The Resource strategy uses ceil(n/R) general multipliers, zeros included.
-* Each non-zero product is summed into its output in an adder as wide as the sum can
-  get (at most the accumulator); ReLU, pooling and the like cost LUTs per element
-  processed in parallel; softmax uses one DSP per output and a table; io_stream adds
-  FIFOs between the layers; the register count follows the pipeline depth.
-* Latency: a layer's pipeline is its multiplier stages plus its adder levels at the
-  clock; io_parallel layers run one after the other, io_stream layers overlap (the
-  slowest layer's interval plus the others' depths).
+* **Multiplications.** Every weight is a constant. A zero costs nothing, a power of two is
+  a shift. A constant with fewer than ``mult_min_digits`` non-zero digits in canonical
+  signed-digit (CSD) form becomes shift-and-add logic; the others are true
+  multiplications: on DSPs when the data and the constant are wide enough (thresholds per
+  tool family; ``config_op mul -impl`` can force either), in LUTs otherwise. A DSP takes
+  a 26x17-bit product: wider ones take several (a 32-bit input x a 17-bit constant: 2).
+  A reuse factor R caps the true multiplications at hls4ml's ``multiplier_limit``. The
+  Resource strategy with R > 1 keeps the weights in a ROM (BRAM when R >= 8) and uses
+  ceil(n/R) general multipliers.
+* **Latency from the schedule.** Each layer is a chain of operations with a delay
+  (the multiplier: DSP or fabric; ceil(log2 n) adder levels of the non-zero products of
+  an output; an activation; table lookups): the tool packs the chain into clock cycles of
+  (clock - uncertainty), and puts registers between layers. Delays are in ns on an
+  UltraScale+ part, scaled for 7-series and UltraScale parts. io_stream designs are
+  dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill.
+* **Registers.** The flip-flops are the pipeline registers of that same schedule: at
+  each cycle boundary, the bits alive there (the partial sums at that adder level, a
+  layer's outputs); plus line buffers and FIFOs of io_stream designs.
+* **LUTs, BRAM**: adders as wide as the sums, LUT multipliers, activation and pooling logic
+  per element and bit, window selection, FIFOs (BRAM when deep), weight ROMs, tables.
 
-Every output says ``"source": "estimate"`` with the estimator version; the coefficients
-are fitted on real reports (:mod:`hlsnake.synth.calibrate`) and their error measured.
+The coefficients are fitted per tool family (Vivado HLS <= 2020.1, Vitis HLS >= 2020.2)
+on real reports by ``tools/calibrate_estimator.py``, which also measures the error of
+every metric leave-one-network-out and stores both in ``estimate_calibration.json``
+beside this module. Every output says ``"source": "estimate"`` and carries that
+validated error (``error_pct``, ``error_basis``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -33,51 +46,43 @@ from ..artifacts import load_description
 from ..fixed import Fixed
 from .base import Backend, SynthJob, register
 
-VERSION = "0.2"
+VERSION = "0.3"
 
-# Fitted with ``python -m hlsnake.synth.calibrate --fit`` on the training half of the real
-# reports (docs/estimator.md: method, split, errors, blind spots).
-COEFFICIENTS = {
-    # binding of constant multiplications (CSD digits of the odd part of the constant);
-    # the reports fix the bit thresholds only to a range (input 6-16, weight 9-16 bits): middle taken
-    "mult_min_digits": 3,
-    "dsp_min_input_bits": 11,
-    "dsp_min_weight_bits": 13,
-    # LUTs
-    "lut_per_adder_bit": 1.0,  # shift-add and accumulation adders (one LUT per bit on a carry chain; not fitted)
-    "lut_fabric_mult": 2.007,  # a LUT multiplier of a constant, relative to its shift-add adders
-    "lut_per_dsp_mult": 8.24,  # glue around a DSP product
-    "lut_per_act_bit": 2.945,  # ReLU and other activations, per element and input bit
-    "lut_per_pool_bit": 4.515,  # pooling, per element read and bit
-    "lut_per_softmax": 179.348,  # per softmax output
-    "lut_per_mux_bit": 2.157,  # io_parallel convolution: window selection, per element and bit
-    "lut_per_fifo_bit": 2.047,  # io_stream: FIFO between layers, per channel and bit
-    "ff_per_fifo_bit": 0.939,
-    "bram_per_softmax": 2,  # not fitted (BRAM is not among the calibrated metrics)
-    # what differs between the tools: how deep they pipeline (Vitis HLS registers far more)
-    "vitis_hls": {
-        "add_ns": 2.5,  # one adder level
-        "dsp_ns": 11,  # a DSP multiplication with its registers
-        "act_ns": 4.0,  # an activation (ReLU modules: 1 cycle at 3.33 ns, none at 5 ns; not fitted)
-        "softmax_ns": 45.0,  # softmax modules: 13-16 cycles at 3.33 ns (not fitted)
-        "layer_cycles": 0,  # io_parallel: registers between layers
-        "ff_per_stage_bit": 0.18,  # per product, accumulator bit and pipeline stage
-        "ff_per_lut": 0.347,  # registers in the logic that is not a pipeline of sums
-        "ff_per_dsp": 9.619,
-    },
-    "vivado_hls": {
-        "add_ns": 2.5,
-        "dsp_ns": 6,
-        "act_ns": 4.0,
-        "softmax_ns": 45.0,  # 2 cycles at 25 ns
-        "layer_cycles": 0,
-        "ff_per_stage_bit": 0.102,
-        "ff_per_lut": 0.15,
-        "ff_per_dsp": 7.908,
-    },
-}
-# hls4ml backend (config key hls.backend) -> the HLS tool that synthesises its projects
+CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
+_CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
+# "shared" by both tool families (what the logic costs), or per family (what each tool's
+# scheduler and binder decide): name -> value
+COEFFICIENTS: dict = _CALIBRATION["coefficients"]
+ERRORS: dict = _CALIBRATION["errors"]  # tool family -> metric -> median abs % error (validated)
+ERROR_BASIS: dict = _CALIBRATION["basis"]  # tool family -> what the errors are
+
+# hls4ml backend (config key hls.backend) -> the HLS tool family that synthesises its projects
 TOOLS = {"Vitis": "vitis_hls", "Vivado": "vivado_hls", "vitis_hls": "vitis_hls", "vivado_hls": "vivado_hls"}
+# hls4ml's default clock uncertainty per backend (build_prj.tcl)
+DEFAULT_UNCERTAINTY = {"vivado_hls": 0.125, "vitis_hls": 0.27}
+METRICS = ("LUT", "FF", "DSP", "BRAM_18K", "latency_cycles", "interval")
+# BRAM18K shapes (depth, width): a memory takes the cheapest tiling
+_BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+
+
+def family_coefficients(tool: str, coefficients: dict | None = None) -> dict:
+    """The coefficients one tool family uses: the shared ones and its own."""
+    coefficients = coefficients or COEFFICIENTS
+    return {**coefficients.get("shared", {}), **coefficients.get(TOOLS[tool], {})}
+
+
+def device_class(part: str | None) -> str:
+    """The speed class of an FPGA part: ``7series`` (xc7...), ``ultrascale`` (xcku0/xcvu0
+    without the '+'), else ``ultrascale_plus`` (also when the part is unknown)."""
+    part = (part or "").lower()
+    if part.startswith("xc7"):
+        return "7series"
+    if re.match(r"xc(ku|vu)0\d\d", part):
+        return "ultrascale"
+    return "ultrascale_plus"
+
+
+# -- weight statistics (the expensive part, independent of the coefficients) --------------------
 
 
 def _odd_parts(codes: np.ndarray) -> np.ndarray:
@@ -101,184 +106,623 @@ def csd_digits(codes) -> np.ndarray:
     return digits
 
 
-def _dsp_bound(mul_impl: str, input_bits: int, weight_bits: int, c: dict) -> bool:
-    if mul_impl in ("dsp", "fabric"):
-        return mul_impl == "dsp"
-    return input_bits >= c["dsp_min_input_bits"] and weight_bits >= c["dsp_min_weight_bits"]
+@dataclass
+class Constants:
+    """The non-zero constants of a layer's weights: CSD digits and significant bits of each
+    odd part, and the most non-zero products summed into one output."""
+
+    n: int  # weights, zeros included
+    digits: np.ndarray
+    bits: np.ndarray  # significant bits of the odd part, sign included
+    per_output: int  # the most non-zero products of one output (its adder tree)
+
+    @classmethod
+    def of(cls, values: np.ndarray, precision: Fixed, n_out: int) -> "Constants":
+        codes = np.round(np.asarray(values, dtype=np.float64) * 2.0**precision.fractional).astype(np.int64)
+        flat = codes.ravel()
+        odd = _odd_parts(flat[flat != 0])
+        bits = np.floor(np.log2(np.maximum(odd, 1))).astype(np.int64) + 2
+        grid = flat.reshape(-1, n_out) if n_out and flat.size % n_out == 0 else flat.reshape(-1, 1)
+        per_output = int((grid != 0).sum(axis=0).max()) if grid.size else 0
+        return cls(int(flat.size), csd_digits(odd), bits, per_output)
 
 
-def _dsp_per_general_mult(a: int, b: int) -> int:
-    """DSP48 slices (27x18 / 25x18) for a general a x b multiplication."""
-    return math.ceil(max(a, b) / 26) * math.ceil(min(a, b) / 18)
+def dsp_per_product(a: int, b: int) -> int:
+    """DSP48 slices for an a x b-bit product (one slice: 26 x 17 bits unsigned)."""
+    a, b = max(a, b), min(a, b)
+    return min(math.ceil(a / 26) * math.ceil(b / 17), math.ceil(a / 17) * math.ceil(b / 26))
 
 
-def _matmul(layer: dict, weights: np.ndarray, clock_ns: float, c: dict, mul_impl: str) -> dict:
-    """Dense or convolution: multiplications, adder trees, pipeline depth."""
-    rf = max(1, int(layer["reuse_factor"]))
-    x, w = Fixed.parse(layer["input"]), Fixed.parse(layer["weight"])
-    acc = Fixed.parse(layer.get("accum", layer["result"]))
-    codes = np.round(np.asarray(weights, dtype=np.float64) * 2.0**w.fractional).astype(np.int64).ravel()
-    n_out = int(layer.get("n_out") or layer.get("n_filt") or 1)
-    nonzero = codes[codes != 0]
-    n, n_nz = codes.size, nonzero.size
-    odd = _odd_parts(nonzero)
-    digits = csd_digits(odd)
-    const_bits = np.floor(np.log2(np.maximum(odd, 1))).astype(np.int64) + 1
-    to_dsp = _dsp_bound(mul_impl, x.width, w.width, c)
-    if layer["strategy"] == "resource":  # weights in memory: general multipliers, zeros included
-        mults = math.ceil(n / rf)
-        n_terms, true_mults, instances = mults, mults, mults
-        dsp = mults * _dsp_per_general_mult(x.width, w.width) if to_dsp else 0
-        # a general multiplier in LUTs: about one LUT per two partial-product bits
-        mult_lut = mults * (c["lut_per_dsp_mult"] if to_dsp else x.width * w.width / 2 * c["lut_fabric_mult"])
-    else:
-        true = digits >= c["mult_min_digits"]
-        cheap = (digits >= 2) & ~true
-        shift_add = (digits - 1) * (x.width + const_bits) * c["lut_per_adder_bit"]
-        true_mults = int(true.sum())
-        instances = min(true_mults, math.ceil(n / rf) - (n - n_nz) // rf)
-        share = instances / true_mults if true_mults else 0.0
-        dsp = instances if to_dsp else 0
-        if to_dsp:
-            mult_lut = instances * c["lut_per_dsp_mult"]
-        else:
-            mult_lut = float(shift_add[true].sum()) * c["lut_fabric_mult"] * share
-        mult_lut += float(shift_add[cheap].sum())
-        n_terms = n_nz
-    levels = math.ceil(math.log2(max(1.0, n_terms / n_out) + 1))
-    # one adder per product into its output's sum (the bias add included), as wide as the
-    # sum can get: the tools trim a wide (hls4ml 1.3 'auto') accumulator to that
+def bram_18k(depth: int, width: int) -> int:
+    """BRAM18K blocks for a memory of ``depth`` words of ``width`` bits."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in _BRAM_SHAPES)
+
+
+# -- the cost of one layer ----------------------------------------------------------------------
+
+
+@dataclass
+class Op:
+    """One step of a layer's combinational chain: its delay (in units of the family's
+    delay coefficients: ``kind`` names the coefficient) and the bits alive after it."""
+
+    kind: str  # delay coefficient: add, dsp, act
+    count: float  # how many such delays in a row
+    live_bits: float  # bits held if a register falls after this step
+    term: str = "ff_pipeline_bit"  # the FF coefficient of those bits
+
+
+@dataclass
+class LayerCost:
+    name: str
+    kind: str
+    dsp: int = 0
+    terms: dict = field(default_factory=lambda: {"LUT": {}, "FF": {}, "BRAM_18K": {}})
+    chain: list = field(default_factory=list)  # list[Op]: the combinational path of one item
+    fixed: dict = field(default_factory=dict)  # cycles not from the chain: coefficient name -> count
+    items: int = 1  # items processed one after the other (pixels of a stream, output positions)
+    step: float = 1.0  # cycles per item from sharing the multipliers (reuse factor)
+    stream_mode: str = ""  # io_stream convolution: 'latency' or 'resource' (sets its interval per pixel)
+    fill_items: int = 0  # items read before the first output (io_stream line buffers)
+    extra_cycles: float = 0.0  # cycles after the last item (an io_stream Dense computes once it has read its input)
+    busy: bool = False  # not pipelined: the next input waits for the layer's whole latency (recurrent layers)
+    output_bits: float = 0.0  # bits of the layer's output (a register between layers)
+    multiplications: int = 0
+
+    def add(self, metric: str, term: str, amount: float) -> None:
+        if amount:
+            self.terms[metric][term] = self.terms[metric].get(term, 0.0) + float(amount)
+
+    def wait(self, coefficient: str, count: float = 1) -> None:
+        self.fixed[coefficient] = self.fixed.get(coefficient, 0.0) + count
+
+    def interval(self, c: dict) -> float:
+        """Cycles between two items."""
+        if self.stream_mode == "resource":
+            return self.step + c["stream_resource_ii"]
+        if self.stream_mode == "latency":
+            return max(self.step, c["stream_conv_ii"])
+        return self.step
+
+
+@dataclass
+class Context:
+    """What every layer's cost needs beyond the layer itself."""
+
+    c: dict  # the tool family's coefficients
+    mul_impl: str
+    stream: bool
+
+
+_fixed = functools.lru_cache(maxsize=None)(Fixed.parse)  # the same few types, parsed very often
+
+
+def _bits(layer: dict, key: str, default: str = "fixed<16,6>") -> int:
+    return _fixed(layer.get(key) or layer.get("result") or default).width
+
+
+def _quantises(text: str | None) -> tuple[bool, bool]:
+    """Whether a type rounds (RND...) and saturates (SAT...) when assigned: both cost logic."""
+    text = text or ""
+    return bool(re.search(r",\s*RND", text)), bool(re.search(r",\s*SAT", text))
+
+
+def _stream_pixels(shape: list) -> int:
+    return int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+
+
+def _n_out(layer: dict, values: np.ndarray) -> int:
+    """Outputs of a weighted layer (its weights' last axis): each sums its own products."""
+    if layer["class"] == "BatchNormalization":  # one product per element
+        return int(values.size)
+    candidates = ("n_chan",) if layer["class"].startswith("DepthwiseConv") else ("n_out", "n_filt")
+    found = next((int(layer[k]) for k in candidates if int(layer.get(k) or 0) > 0), int(layer["output_shape"][-1]))
+    return found if found > 0 and values.size % found == 0 else 1
+
+
+def _adder_levels(terms: int) -> int:
+    """Adder-tree depth of ``terms`` products plus the bias."""
+    return math.ceil(math.log2(max(terms, 0) + 1)) if terms > 0 else 0
+
+
+def _dsp_bound(ctx: Context, x_bits: int, const_bits: np.ndarray) -> np.ndarray:
+    if ctx.mul_impl in ("dsp", "fabric"):
+        return np.full(const_bits.shape, ctx.mul_impl == "dsp")
+    return (x_bits >= ctx.c["dsp_min_input_bits"]) & (const_bits >= ctx.c["dsp_min_const_bits"])
+
+
+def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, constants: Constants) -> None:
+    """Dense, convolution, BatchNorm (one product per element) and a recurrent layer's
+    matrices: multiplications, adder trees, ROMs, and the chain of one output."""
+    c = ctx.c
+    # BatchNorm multiplies every element at once, whatever reuse factor its config carries
+    rf = 1 if layer["class"] == "BatchNormalization" else max(1, int(layer.get("reuse_factor", 1)))
+    x = _fixed(layer.get("input") or layer["result"])
+    w = _fixed(layer["weight"])
+    acc = _fixed(layer.get("accum") or layer["result"])
+    n, n_nz = constants.n, int(constants.digits.size)
+    levels = _adder_levels(constants.per_output)
+    # the tools trim a wide ('auto') accumulator to what the sum can need
     sum_bits = min(acc.width, x.width + w.width + levels)
-    lut = mult_lut + n_terms * sum_bits * c["lut_per_adder_bit"]
-    if layer["strategy"] == "resource":  # each multiplier steps through its R weights
-        interval = rf
+    true = constants.digits >= c["mult_min_digits"]
+    cheap = (constants.digits >= 2) & ~true
+    shift_add = (constants.digits - 1) * (x.width + constants.bits)
+    on_dsp = _dsp_bound(ctx, x.width, constants.bits) & true
+    general = layer.get("strategy") == "resource" and rf > 1  # (with R = 1 the weights are constants again)
+    if general:  # weights in a ROM, general multipliers shared R times, zeros included
+        mults = math.ceil(n / rf)
+        dsp_mult = ctx.mul_impl == "dsp" or (ctx.mul_impl == "auto" and x.width >= c["dsp_min_input_bits"]
+                                             and w.width >= c["dsp_min_const_bits"])  # fmt: skip
+        cost.dsp += mults * dsp_per_product(x.width, w.width) if dsp_mult else 0
+        cost.add("LUT", "lut_fabric_mult", 0 if dsp_mult else mults * x.width * w.width / 2)
+        cost.add("LUT", "lut_dsp_glue", mults if dsp_mult else 0)
+        cost.add("LUT", "lut_adder_bit", mults * sum_bits)
+        cost.add("LUT", "lut_mux_bit", mults * (x.width + w.width))  # operand selection per step
+        depth, width = rf, mults * w.width
+        if rf >= 8:
+            cost.add("BRAM_18K", "bram_rom", bram_18k(depth, width))
+        else:
+            cost.add("LUT", "lut_rom_bit", depth * width / 64)
+        cost.step = rf
+        cost.wait("resource_cycles")
+        cost.multiplications = mults
+        chain_mult = [Op("dsp" if dsp_mult else "add", 1 if dsp_mult else math.ceil(math.log2(max(w.width, 2))), mults * sum_bits)]
+        cost.chain += chain_mult + [Op("add", 1, cost.output_bits or mults * sum_bits)]
+        cost.add("FF", "ff_accumulator_bit", mults * sum_bits)
+        return
+    true_mults = int(true.sum())
+    instances = min(true_mults, max(1, math.ceil(n / rf) - (n - n_nz) // rf)) if true_mults else 0
+    share = instances / true_mults if true_mults else 0.0
+    dsp_products = on_dsp.sum() * share
+    per_product = dsp_per_product(x.width, int(constants.bits[on_dsp].max())) if on_dsp.any() else 1
+    cost.dsp += int(round(dsp_products * per_product))
+    fabric = true & ~on_dsp
+    cost.add("LUT", "lut_fabric_mult", float(shift_add[fabric].sum()) * share)
+    cost.add("LUT", "lut_shift_add_bit", float(shift_add[cheap].sum()))
+    cost.add("LUT", "lut_dsp_glue", dsp_products)
+    cost.add("LUT", "lut_adder_bit", n_nz * sum_bits)
+    cost.add("LUT", "lut_mux_bit", (true_mults - instances) * x.width)  # operands of shared multipliers
+    cost.add("FF", "ff_shared_product_bit", (true_mults - instances) * sum_bits)  # products held until summed
+    cost.multiplications = true_mults
+    if rf > 1 and instances:
+        cost.step = max(1, min(rf, math.ceil(true_mults / instances)))
+    # the chain of one output: its multiplier, then its adder tree, level by level (the
+    # live partial sums halve at each level)
+    n_out = max(1, _n_out(layer, values))
+    fabric_digits = int(constants.digits[fabric].max()) if fabric.any() else 0
+    if on_dsp.any():  # the products, registered inside the DSPs or beside them
+        cost.chain.append(Op("dsp", 1, float(on_dsp.sum()) * (x.width + int(constants.bits[on_dsp].max())), "ff_dsp_stage_bit"))
+    elif fabric_digits and x.width > 2:  # shift-and-add (a 1-2 bit input only selects the constant)
+        cost.chain.append(Op("add", math.ceil(math.log2(fabric_digits)), n_nz * sum_bits))
+    per_output = max(1, constants.per_output) + 1
+    for level in range(levels):
+        per_output = math.ceil(per_output / 2)
+        cost.chain.append(Op("add", 1, n_out * per_output * sum_bits))
+    cost.add("FF", "ff_dsp", dsp_products)
+
+
+def _convolution_shape(layer: dict, ctx: Context, cost: LayerCost) -> None:
+    """Where a convolution's outputs come from: io_stream reads one input pixel per
+    interval (a line buffer holds the window); io_parallel computes the output positions
+    one after another (``parallelization_factor`` at a time) and selects each window."""
+    c = ctx.c
+    x_bits = _bits(layer, "input")
+    chans = int(layer.get("n_chan", 1))
+    in_pixels = int(layer.get("in_height", 1)) * int(layer.get("in_width", 1))
+    out_pixels = int(layer.get("out_height", 1)) * int(layer.get("out_width", 1))
+    kh, kw = int(layer.get("filt_height", 1)), int(layer.get("filt_width", 1))
+    if ctx.stream:
+        cost.stream_mode = "resource" if layer.get("strategy") == "resource" else "latency"
+        cost.items = in_pixels
+        cost.fill_items = (kh - 1) * int(layer.get("in_width", 1)) + kw
+        line = (kh - 1) * int(layer.get("in_width", 1)) * chans * x_bits if kh > 1 else 0
+        cost.add("FF", "ff_window_bit", kh * kw * chans * x_bits)
+        cost.add("LUT", "lut_line_buffer_bit", line)
     else:
-        interval = max(1, min(rf, math.ceil(true_mults / instances))) if instances else 1
-    stages = math.ceil(((c["dsp_ns"] if dsp else 0.0) + levels * c["add_ns"]) / clock_ns)
-    cycles = stages + interval - 1
-    if layer["class"].startswith(("Conv", "PointwiseConv")):
-        # hls4ml 1.x: one set of multipliers, reused for every position; io_stream reads one
-        # input pixel per interval, io_parallel computes one output position per interval
-        stream = layer["io_type"] == "io_stream"
-        side = "in" if stream else "out"
-        pixels = int(layer.get(f"{side}_height", 1)) * int(layer.get(f"{side}_width", 1))
-        cycles += interval * (pixels - 1)
-        interval *= pixels
-        if not stream:  # selecting each window out of the whole input
-            elements = int(np.prod(layer["output_shape"])) + pixels * int(layer.get("n_chan", 1))
-            lut += elements * x.width * c["lut_per_mux_bit"]
-    # pipeline registers hold the partial sums at each stage
-    ff = n_terms * sum_bits * stages * c["ff_per_stage_bit"] + dsp * c["ff_per_dsp"] + lut * c["ff_per_lut"]
-    return {"DSP": dsp, "LUT": lut, "FF": ff, "BRAM_18K": 0, "cycles": cycles, "interval": interval,
-            "multiplications": int(true_mults)}  # fmt: skip
+        pf = min(out_pixels, max(1, int(layer.get("parallelization_factor", 1))))
+        cost.items = math.ceil(out_pixels / pf)
+        if pf > 1:  # the multipliers and adder trees of one position, pf times
+            cost.dsp *= pf
+            cost.multiplications *= pf
+            for metric in ("LUT", "FF"):
+                cost.terms[metric] = {term: amount * pf for term, amount in cost.terms[metric].items()}
+            cost.chain = [Op(op.kind, op.count, op.live_bits * pf) for op in cost.chain]
+        cost.add("LUT", "lut_window_bit", pf * kh * kw * chans * x_bits)
 
 
-def _parallel_elements(layer: dict) -> int:
-    """Elements a layer handles at once: all of them (io_parallel), one pixel (io_stream)."""
+def _activation_op(layer: dict, ctx: Context, cost: LayerCost, n: int) -> None:
+    bits = _bits(layer, "input")
+    activation = layer.get("activation", "relu")
+    if activation in ("sigmoid", "tanh", "softsign", "softplus", "elu", "selu"):  # a table lookup per element
+        table = int(layer.get("table_size", 1024))
+        cost.add("BRAM_18K", "bram_table", math.ceil(n / 2) * bram_18k(table, 18))
+        cost.add("LUT", "lut_table_index_bit", n * bits)
+        cost.wait("table_cycles")
+        cost.chain.append(Op("add", 1, n * _bits(layer, "result")))
+    else:  # relu and the like: a comparison and a multiplexer per element
+        cost.add("LUT", "lut_activation_bit", n * bits)
+        cost.chain.append(Op("act", 1, n * _bits(layer, "result")))
+    rounds, saturates = _quantises(layer.get("result"))
+    cost.add("LUT", "lut_round_bit", n * _bits(layer, "result") if rounds else 0)  # an adder
+    cost.add("LUT", "lut_saturate_bit", n * bits if saturates else 0)  # a comparison
+
+
+def _softmax(layer: dict, ctx: Context, cost: LayerCost) -> None:
+    """exp table per input, a sum, an inverse table, one product per output; the stable
+    implementation first subtracts the maximum (a comparison tree)."""
+    n = int(layer.get("n_in") or np.prod(layer["output_shape"]))
+    bits = _bits(layer, "input")
+    levels = _adder_levels(n)
+    stable = layer.get("implementation", "stable") in ("stable", "argmax")
+    cost.dsp += 0 if ctx.mul_impl == "fabric" else n
+    cost.add("LUT", "lut_softmax", n)
+    cost.add("LUT", "lut_fabric_mult", n * 18 * 18 / 2 if ctx.mul_impl == "fabric" else 0)
+    cost.add("FF", "ff_softmax", n)
+    table = int(layer.get("table_size", 1024))  # an exp table read per input at once (io_stream: two per block)
+    cost.add("BRAM_18K", "bram_table", (math.ceil(n / 2) if ctx.stream else n) * bram_18k(table, 18))
+    cost.wait("table_cycles", 2)
+    if stable:  # (its registers are counted per output: ff_softmax)
+        cost.chain += [Op("act", levels, 0), Op("add", 1, 0)]
+    cost.chain += [Op("add", levels, 0), Op("dsp", 1, 0)]
+
+
+def _elementwise(layer: dict, ctx: Context, cost: LayerCost) -> None:
+    """Activations, pooling, padding, resizing, concatenation, cloning."""
     shape = layer["output_shape"]
-    if layer["io_type"] == "io_stream" and len(shape) > 1:
-        return int(shape[-1])
-    return int(np.prod(shape))
-
-
-def _softmax(layer: dict, clock_ns: float, c: dict, mul_impl: str) -> dict:
-    n = int(np.prod(layer["output_shape"]))
-    rf = max(1, int(layer.get("reuse_factor", 1))) if layer["io_type"] == "io_stream" else 1
-    dsp = 0 if mul_impl == "fabric" else math.ceil(n / rf)
-    lut = n * c["lut_per_softmax"] * (1 if dsp else 1 + c["lut_fabric_mult"])
-    return {"DSP": dsp, "LUT": lut, "FF": lut * c["ff_per_lut"] + dsp * c["ff_per_dsp"],
-            "BRAM_18K": c["bram_per_softmax"], "cycles": math.ceil(c["softmax_ns"] / clock_ns), "interval": 1}  # fmt: skip
-
-
-def _elementwise(layer: dict, clock_ns: float, c: dict) -> dict:
-    n = _parallel_elements(layer)
-    width = Fixed.parse(layer.get("input", layer["result"])).width
-    if "Pool" in layer["class"]:
+    n = int(shape[-1]) if ctx.stream and len(shape) > 1 else int(np.prod(shape))
+    bits = _bits(layer, "input")
+    klass = layer["class"]
+    if "Pool" in klass:
         window = int(layer.get("pool_height", 1)) * int(layer.get("pool_width", 1))
-        if layer["class"].startswith("GlobalPooling"):
-            window = int(layer.get("n_in", 1)) if layer["io_type"] == "io_parallel" else 1
-        lut = n * window * width * c["lut_per_pool_bit"]
-    else:
-        lut = n * width * c["lut_per_act_bit"]
-    shape = layer["output_shape"]
-    pixels = 1
-    if layer["io_type"] == "io_stream" and "in_width" in layer:  # one pixel read per cycle
-        pixels = int(layer.get("in_height", 1)) * int(layer["in_width"])
-    elif layer["io_type"] == "io_stream" and len(shape) > 1:
-        pixels = int(np.prod(shape[:-1]))
-    stages = math.floor(c["act_ns"] / clock_ns)
-    ff = n * width * stages * c["ff_per_stage_bit"] + lut * c["ff_per_lut"]
-    return {"DSP": 0, "LUT": lut, "FF": ff, "BRAM_18K": 0, "cycles": pixels - 1 + stages, "interval": pixels}
+        if klass.startswith("GlobalPooling"):
+            window = int(layer.get("n_in", 1)) if not ctx.stream else 1
+        cost.add("LUT", "lut_pool_bit", n * window * bits)
+        cost.add("FF", "ff_pool_bit", n * window * bits if ctx.stream else 0)
+        cost.chain.append(Op("act", _adder_levels(window - 1) if window > 1 else 0, n * bits))
+        if ctx.stream:
+            in_width = int(layer.get("in_width", 1))
+            cost.items = int(layer.get("in_height", 1)) * in_width if "in_height" in layer or "in_width" in layer else 1
+            if klass.startswith("GlobalPooling"):
+                cost.items = int(layer.get("n_in", 1))
+            cost.fill_items = (int(layer.get("pool_height", 1)) - 1) * in_width + int(layer.get("pool_width", 1))
+    elif klass in ("Activation", "ParametrizedActivation", "PReLU", "LeakyReLU", "ThresholdedReLU"):
+        _activation_op(layer, ctx, cost, n)
+        if ctx.stream:
+            cost.items = _stream_pixels(shape)
+    elif ctx.stream:  # padding, resize, concatenate, clone: a process copying pixels
+        cost.add("LUT", "lut_copy_bit", n * bits)
+        cost.add("FF", "ff_copy_bit", n * bits)
+        cost.items = _stream_pixels(shape)
 
 
-ZERO_COST = ("Input", "Reshape", "Transpose", "Flatten")
+FREE = ("Input", "InputLayer", "Reshape", "Transpose", "Flatten", "Dropout")
 
 
-def _free(layer: dict) -> bool:
-    """Wiring, or a cast: hls4ml 1.3 keeps a linear activation after a quantised layer as
-    '<layer>_linear' (the description has no activation name; the reports show no module)."""
-    return layer["class"] in ZERO_COST or (layer["class"] == "Activation" and layer["name"].endswith("_linear"))
+def _free(layer: dict, stream: bool) -> bool:
+    """Wiring, or a cast: hls4ml keeps a linear activation after a quantised layer as a
+    cast (no module in the reports); in io_parallel, padding is wiring too."""
+    if layer["class"] in FREE:
+        return True
+    if layer["class"] == "Activation" and layer.get("activation", "relu") == "linear":
+        return True
+    return not stream and layer["class"] in ("ZeroPadding1D", "ZeroPadding2D", "Concatenate", "Clone")
+
+
+# -- the design ----------------------------------------------------------------------------------
+
+
+def _merged(*terms: dict) -> dict:
+    out: dict = {}
+    for entries in terms:
+        for name, amount in entries.items():
+            out[name] = out.get(name, 0.0) + amount
+    return out
+
+
+def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
+    """Cycle boundaries of a chain packed greedily into clock periods, and the bits held in
+    registers at them (the bits alive after the last step before each boundary), per FF
+    term. The chain is packed both as soon as possible (``..._bit`` terms) and as late as
+    possible (``..._late_bit``): where a scheduler puts the registers of an adder tree
+    changes how many partial sums they hold; the fit weighs the two."""
+    cycles, early = _pack_forward(chain, delay, period_ns)
+    _, late = _pack_forward(list(reversed(_shifted(chain))), delay, period_ns)
+    return cycles, {**early, **{term.replace("_bit", "_late_bit"): bits for term, bits in late.items()}}
+
+
+def _shifted(chain: list[Op]) -> list[Op]:
+    """The chain with each step carrying the bits alive before it (packing it backwards,
+    a boundary before a step holds what the previous step left)."""
+    before = [0.0] + [op.live_bits for op in chain[:-1]]
+    return [Op(op.kind, op.count, live, op.term) for op, live in zip(chain, before)]
+
+
+def _pack_forward(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
+    cycles, used, bits, live = 0, 0.0, {}, None
+
+    def hold(op):
+        if op is not None and op.live_bits:
+            bits[op.term] = bits.get(op.term, 0.0) + op.live_bits
+
+    for op in chain:
+        steps = int(math.ceil(op.count))
+        d = delay[op.kind] * (op.count / steps if steps else 0.0)
+        for _ in range(steps):
+            if used + d > period_ns and used > 0:
+                cycles += 1
+                hold(live)
+                used = 0.0
+            used += d
+            while used > period_ns:  # a step longer than the period is pipelined inside
+                cycles += 1
+                hold(op)
+                used -= period_ns
+            live = op
+    return cycles, bits
+
+
+def _layer_kind(layer: dict, constants: dict) -> str:
+    if layer["class"] in ("GRU", "LSTM", "SimpleRNN"):
+        return "recurrent"
+    if layer["name"] in constants:
+        return "weighted"
+    return "softmax" if layer["class"] == "Softmax" or layer.get("activation") == "softmax" else "elementwise"
+
+
+class Design:
+    """A described hls4ml design, analysed once (weights' constants), costed per set of
+    coefficients (the calibration tool costs one design many times)."""
+
+    def __init__(self, layers: list[dict], weights: dict, clock_ns: float, mul_impl: str = "auto", tool: str = "vitis_hls",
+                 clock_uncertainty_ns: float | None = None, part: str | None = None):  # fmt: skip
+        if mul_impl not in ("auto", "dsp", "fabric"):
+            raise ValueError(f"mul_impl must be auto, dsp or fabric, not {mul_impl!r}")
+        if tool not in TOOLS:
+            raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {tool!r}")
+        self.tool = TOOLS[tool]
+        self.layers = layers
+        self.weights = weights
+        self.clock_ns = float(clock_ns)
+        uncertainty = DEFAULT_UNCERTAINTY[self.tool] * self.clock_ns if clock_uncertainty_ns is None else clock_uncertainty_ns
+        self.period_ns = self.clock_ns - float(uncertainty)
+        self.mul_impl = mul_impl
+        self.device = device_class(part)
+        self.stream = any(layer.get("io_type") == "io_stream" for layer in layers)
+        self.input_pixels, pixels = {}, 1  # io_stream: pixels of the stream into each layer
+        for layer in layers:
+            self.input_pixels[layer["name"]] = pixels
+            if not _free(layer, self.stream):
+                pixels = _stream_pixels(layer["output_shape"])
+        self._layer_costs: dict = {}
+        self._unbound: dict = {}
+        self.constants = {}
+        for layer in layers:
+            for key in (layer["name"], layer.get("recurrent_weights")):
+                if key in weights and "weight" in layer:
+                    values = np.asarray(weights[key])
+                    self.constants[key] = Constants.of(values, _fixed(layer["weight"]), _n_out(layer, values))
+
+    def _layer_cost(self, layer: dict, ctx: Context) -> LayerCost:
+        cost = LayerCost(layer["name"], layer["class"])
+        shape = layer["output_shape"]
+        cost.output_bits = (int(shape[-1]) if self.stream and len(shape) > 1 else int(np.prod(shape))) * _bits(layer, "result")
+        LAYER_COSTS[_layer_kind(layer, self.constants)](self, layer, ctx, cost)
+        if self.stream:  # every dataflow process has its own control
+            cost.add("LUT", "lut_process", 1)
+            cost.add("FF", "ff_process", 1)
+        return cost
+
+    def _recurrent(self, layer: dict, ctx: Context, cost: LayerCost) -> None:
+        """GRU/LSTM: the input and the state matrices, a table lookup per gate output, and
+        the time steps one after the other (no new input before the last)."""
+        name, out_bits = layer["name"], _bits(layer, "result")
+        _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
+        recurrent = layer.get("recurrent_weights")
+        if recurrent in self.constants:
+            _matmul({**layer, "input": layer["result"]}, self.weights[recurrent], ctx, cost, self.constants[recurrent])
+        gates = {"GRU": 3, "LSTM": 4}.get(layer["class"], 1) * int(layer.get("n_out", 1))
+        _activation_op({**layer, "activation": "sigmoid", "input": layer["result"]}, ctx, cost, gates)
+        cost.add("LUT", "lut_recurrent_bit", gates * out_bits)
+        cost.add("FF", "ff_recurrent_bit", gates * out_bits)
+        cost.wait("recurrent_step_cycles", int(layer.get("n_timesteps", 1)))
+        cost.busy = True
+
+    def _weighted(self, layer: dict, ctx: Context, cost: LayerCost) -> None:
+        """Dense, convolutions, BatchNorm."""
+        name = layer["name"]
+        _matmul(layer, self.weights[name], ctx, cost, self.constants[name])
+        if layer["class"].startswith(("Conv", "PointwiseConv", "DepthwiseConv")):
+            _convolution_shape(layer, ctx, cost)
+        elif self.stream and layer["class"] != "BatchNormalization":  # a Dense reads its input pixels, then computes
+            cost.extra_cycles += cost.step - 1
+            cost.items, cost.step = self.input_pixels[name], 1.0
+        elif self.stream:
+            cost.items = _stream_pixels(layer["output_shape"])
+        if layer.get("strategy") == "resource" and layer["class"] != "BatchNormalization":  # counters, operand selection
+            cost.add("LUT", "lut_resource_layer", 1)
+            cost.add("FF", "ff_resource_layer", 1)
+
+    def layer_costs(self, c: dict) -> list[LayerCost]:
+        """Every layer's hardware. It depends on the coefficients only through the binding
+        of the multiplications (``mult_min_digits``, ``dsp_min_*``): cached per binding."""
+        binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_const_bits"])
+        if binding not in self._layer_costs:
+            ctx = Context(c, self.mul_impl, self.stream)
+            self._layer_costs[binding] = [
+                self._layer_cost(l, ctx) if self._binds(l) else self._unbound_cost(l, ctx)
+                for l in self.layers if not _free(l, self.stream)
+            ]  # fmt: skip
+        return self._layer_costs[binding]
+
+    def _binds(self, layer: dict) -> bool:
+        """Whether a layer's cost depends on the binding of multiplications (it has weights)."""
+        return layer["name"] in self.constants
+
+    def _unbound_cost(self, layer: dict, ctx: Context) -> LayerCost:
+        if layer["name"] not in self._unbound:
+            self._unbound[layer["name"]] = self._layer_cost(layer, ctx)
+        return self._unbound[layer["name"]]
+
+    def schedule(self, costs: list[LayerCost], c: dict, registers_held: bool = True) -> dict:
+        """Latency, interval and the pipeline registers: each layer's chain packed into
+        cycles of the clock period (a register at every cycle boundary holds the bits alive
+        there); a layer that needs registers also registers its output for the next one."""
+        speed = c[f"speed_{self.device}"]
+        delay = {kind: c[f"delay_{kind}"] * speed for kind in ("add", "dsp", "act")}
+        depths, bits = [], []
+        for cost in costs:
+            if registers_held:
+                cycles, held = _pack(cost.chain, delay, self.period_ns)
+            else:  # (the latency alone: the calibration's fit of the schedule)
+                cycles, held = _pack_forward(cost.chain, delay, self.period_ns)[0], {}
+            depths.append(cycles + cost.extra_cycles + sum(c[name] * count for name, count in cost.fixed.items()))
+            bits.append(held)
+        registers = c["layer_register_cycles"]
+        pipelined = [depth > 0 for depth in depths]
+        for held, cost, p in zip(bits, costs, pipelined):  # the output register of a pipelined layer
+            if p:
+                held["ff_pipeline_bit"] = held.get("ff_pipeline_bit", 0.0) + registers * cost.output_bits
+        intervals = [cost.interval(c) for cost in costs]
+        runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
+        if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
+            totals = [run + depth for run, depth in zip(runs, depths)]
+            fills = [cost.fill_items * ii + depth + c["stream_layer_cycles"] for cost, ii, depth in zip(costs, intervals, depths)]
+            slowest = int(np.argmax(totals)) if totals else 0
+            latency = (totals[slowest] if totals else 0) + sum(f for i, f in enumerate(fills) if i != slowest)
+        else:  # one layer after the other; a layer's last item starts (items x interval - 1) cycles after its first
+            latency = sum(depths) + sum(run - 1 for run in runs) + registers * sum(pipelined)
+        busy = [max(run, depth) if cost.busy else run for cost, run, depth in zip(costs, runs, depths)]
+        return {
+            "latency_cycles": max(1, int(round(latency + c["top_cycles"]))),
+            "interval": max(1, int(math.ceil(max(busy, default=1)))),
+            "pipeline_bits": {term: sum(held.get(term, 0.0) for held in bits) for term in {t for held in bits for t in held}},
+            "layer_pipeline_bits": bits,
+            "cycles": [depth + run - 1 for depth, run in zip(depths, runs)],
+            "intervals": busy,
+        }
+
+    def cost(self, coefficients: dict | None = None) -> dict:
+        """Totals and per-layer costs with the given coefficients (of this design's tool
+        family; default: the calibrated ones). LUT, FF and BRAM are also returned as
+        ``terms`` (amount per coefficient), which is what the calibration fits."""
+        c = {**family_coefficients(self.tool), **(coefficients or {})}
+        costs = self.layer_costs(c)
+        timing = self.schedule(costs, c)
+        terms = {"LUT": {}, "FF": dict(timing["pipeline_bits"]), "BRAM_18K": {}}  # (a layer's terms hold no pipeline bits)
+
+        def add(metric, term, amount):
+            if amount:
+                terms[metric][term] = terms[metric].get(term, 0.0) + float(amount)
+
+        for cost in costs:
+            for metric, entries in cost.terms.items():
+                for term, amount in entries.items():
+                    add(metric, term, amount)
+        fifo_terms = {"LUT": {}, "FF": {}, "BRAM_18K": {}}
+        if self.stream:
+            self._fifos(lambda metric, term, amount: fifo_terms[metric].update({term: fifo_terms[metric].get(term, 0.0) + amount}))
+            for metric, entries in fifo_terms.items():
+                for term, amount in entries.items():
+                    add(metric, term, amount)
+        else:  # the top function registers the network's input
+            first = next((l for l in self.layers if l["class"] in ("Input", "InputLayer")), None)
+            add("FF", "ff_io_bit", int(np.prod(first["output_shape"])) * _bits(first, "result") if first else 0)
+        value = lambda entries: sum(c.get(term, 0.0) * amount for term, amount in entries.items())  # noqa: E731
+        totals = {metric: value(entries) for metric, entries in terms.items()}
+        totals["BRAM_18K"] = int(round(totals["BRAM_18K"]))  # block counts
+        return {
+            "DSP": sum(cost.dsp for cost in costs),
+            **totals,
+            "latency_cycles": timing["latency_cycles"],
+            "interval": timing["interval"],
+            "terms": terms,
+            "fifo_terms": fifo_terms,
+            "layers": [
+                {"name": cost.name, "class": cost.kind, "DSP": cost.dsp, "multiplications": cost.multiplications,
+                 "LUT": value(cost.terms["LUT"]), "FF": value(cost.terms["FF"]) + value(held),
+                 "BRAM_18K": value(cost.terms["BRAM_18K"]),
+                 "cycles": cycles, "interval": interval,
+                 "terms": {"LUT": cost.terms["LUT"], "FF": _merged(cost.terms["FF"], held), "BRAM_18K": cost.terms["BRAM_18K"]}}
+                for cost, held, cycles, interval in zip(costs, timing["layer_pipeline_bits"], timing["cycles"], timing["intervals"])
+            ],  # fmt: skip
+        }
+
+    def _fifos(self, add) -> None:
+        """io_stream: a FIFO per layer output (Vivado HLS: one per channel; Vitis HLS one as
+        wide as all channels), as deep as hls4ml made it: shift registers when shallow,
+        BRAM when deep."""
+        for layer in self.layers:
+            if _free(layer, True) or layer["class"] in ("Input", "InputLayer"):
+                continue
+            shape = layer["output_shape"]
+            chans = int(shape[-1]) if len(shape) > 1 else int(np.prod(shape))
+            bits = _bits(layer, "result")
+            depth = int(layer.get("fifo_depth") or _stream_pixels(shape))
+            count, width = (chans, bits) if self.tool == "vivado_hls" else (1, chans * bits)
+            if depth > 24 and depth * width > 512:
+                add("BRAM_18K", "bram_fifo", count * bram_18k(depth, width))
+                add("FF", "ff_fifo_bram", count)
+                add("LUT", "lut_fifo_bram", count)
+            else:  # (control per FIFO, and per bit of width and of depth)
+                add("FF", "ff_fifo_srl", count)
+                add("FF", "ff_fifo_srl_bit", count * width)
+                add("LUT", "lut_fifo_srl_bit", count * width * max(1, depth) / 32)
+
+    def estimate(self, coefficients: dict | None = None) -> dict:
+        result = self.cost(coefficients)
+        errors = ERRORS.get(self.tool, {})
+        return {
+            "source": "estimate",
+            "estimator_version": VERSION,
+            "DSP": int(result["DSP"]),
+            "LUT": int(round(result["LUT"])),
+            "FF": int(round(result["FF"])),
+            "BRAM_18K": int(result["BRAM_18K"]),
+            "URAM": 0,
+            "latency_cycles": result["latency_cycles"],
+            "latency_ns": float(result["latency_cycles"] * self.clock_ns),
+            "interval": result["interval"],
+            "clock_ns": self.clock_ns,
+            "mul_impl": self.mul_impl,
+            "tool": self.tool,
+            "device_class": self.device,
+            "error_pct": {metric: errors.get(metric) for metric in METRICS},
+            "error_basis": ERROR_BASIS.get(self.tool, "not validated"),
+            "layers": [{k: v for k, v in layer.items() if k != "terms"} for layer in result["layers"]],
+        }
 
 
 def estimate(layers: list[dict], weights: dict[str, np.ndarray], clock_ns: float, coefficients: dict | None = None,
-             mul_impl: str = "auto", tool: str = "vitis_hls") -> dict:  # fmt: skip
-    """Resources and latency of a described hls4ml design (see :func:`hlsnake.hls.describe`).
+             mul_impl: str = "auto", tool: str = "vitis_hls", clock_uncertainty_ns: float | None = None,
+             part: str | None = None) -> dict:  # fmt: skip
+    """Resources and latency of a described hls4ml design (see :func:`hlsnake.hls.describe`),
+    with the validated error of each number.
 
-    ``mul_impl`` is the project's multiplier binding: ``auto`` (the tool decides),
-    ``dsp`` or ``fabric`` (Vivado/Vitis ``config_op mul -impl``); ``tool`` the HLS tool
-    (``vitis_hls``, ``vivado_hls``, or the hls4ml backend name ``Vitis``, ``Vivado``)."""
-    if mul_impl not in ("auto", "dsp", "fabric"):
-        raise ValueError(f"mul_impl must be auto, dsp or fabric, not {mul_impl!r}")
-    if tool not in TOOLS:
-        raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {tool!r}")
-    tool = TOOLS[tool]
-    c = {**COEFFICIENTS, **(coefficients or {})}
-    c.update(c[tool])
-    per_layer = []
-    for layer in layers:
-        if _free(layer):
-            continue
-        if layer["name"] in weights:
-            cost = _matmul(layer, weights[layer["name"]], clock_ns, c, mul_impl)
-        elif layer["class"] == "Softmax":
-            cost = _softmax(layer, clock_ns, c, mul_impl)
-        else:
-            cost = _elementwise(layer, clock_ns, c)
-        per_layer.append({"name": layer["name"], "class": layer["class"], **cost})
-    stream = any(layer.get("io_type") == "io_stream" for layer in layers)
-    total = {key: sum(p[key] for p in per_layer) for key in ("DSP", "LUT", "FF", "BRAM_18K")}
-    interval = max((p["interval"] for p in per_layer), default=1)
-    if stream:  # dataflow: the layers overlap; FIFOs carry one pixel between each pair
-        latency = interval + sum(p["cycles"] - p["interval"] for p in per_layer)
-        fifo = sum(_parallel_elements(l) * Fixed.parse(l["result"]).width for l in layers if not _free(l))
-        total["LUT"] += fifo * c["lut_per_fifo_bit"]
-        total["FF"] += fifo * c["ff_per_fifo_bit"]
-    else:
-        latency = sum(p["cycles"] for p in per_layer) + c["layer_cycles"] * len(per_layer)
-    latency = max(1, int(round(latency)))
-    return {
-        "source": "estimate",
-        "estimator_version": VERSION,
-        "DSP": int(total["DSP"]),
-        "LUT": int(round(total["LUT"])),
-        "FF": int(round(total["FF"])),
-        "BRAM_18K": int(total["BRAM_18K"]),
-        "URAM": 0,
-        "latency_cycles": latency,
-        "latency_ns": float(latency * clock_ns),
-        "interval": int(interval),
-        "clock_ns": float(clock_ns),
-        "mul_impl": mul_impl,
-        "tool": tool,
-        "layers": per_layer,
-    }
+    ``mul_impl`` is the project's multiplier binding: ``auto`` (the tool decides), ``dsp``
+    or ``fabric`` (``config_op mul -impl``); ``tool`` the HLS tool (``vitis_hls``,
+    ``vivado_hls``, or the hls4ml backend name ``Vitis``, ``Vivado``);
+    ``clock_uncertainty_ns`` defaults to hls4ml's (12.5% Vivado, 27% Vitis); ``part`` (the
+    FPGA) sets the speed of the logic (7-series, UltraScale, UltraScale+)."""
+    return Design(layers, weights, clock_ns, mul_impl, tool, clock_uncertainty_ns, part).estimate(coefficients)
+
+
+# a layer's kind -> what builds its cost
+LAYER_COSTS = {
+    "recurrent": Design._recurrent,
+    "weighted": Design._weighted,
+    "softmax": lambda design, layer, ctx, cost: _softmax(layer, ctx, cost),
+    "elementwise": lambda design, layer, ctx, cost: _elementwise(layer, ctx, cost),
+}
+
 
 
 def run(job: SynthJob) -> dict:
     """The estimate of the design an hls stage described (layers.json, weights.npz)."""
     description, weights = load_description(job.hls_dir)
     tool = job.hls.get("backend", "Vitis")  # the tool that would synthesise the project
-    return estimate(description["layers"], weights, description["clock_period"], tool=tool)
+    return estimate(description["layers"], weights, description["clock_period"], tool=tool, part=description.get("part"))
 
 
 register(Backend("estimate", run, describe="hlsnake's estimator (instant, no tool)"))

@@ -138,7 +138,9 @@ def parse_csynth_rpt(path) -> dict:
             break
     if total is None:
         raise ReportError(f"{path}: no 'Total' row in the utilisation summary")
-    number = r"([0-9.]+)\s*ns"
+    number = r"([0-9.]+)\s*(?:ns)?"  # Vivado HLS 2019.1 prints bare numbers under 'Timing (ns)'
+    if len(latency) < 7:  # 2019.1: no absolute-latency columns
+        latency = latency[:2] + ["", ""] + latency[2:]
     return {
         "tool": _tool(header[1] == "Vitis"),
         "tool_version": field("Version").split()[0] if field("Version") else "",
@@ -156,6 +158,99 @@ def parse_csynth_rpt(path) -> dict:
         **{key: _int(total.get(key), path, key) or 0 for key in RESOURCES},
         "report": str(path),
     }
+
+
+# -- per-instance tables (the first level below the top function) --------------------------
+
+
+def _tables_after(lines: list[str], start: int, stop_pattern: str) -> list[list[list[str]]]:
+    """The ASCII tables (rows of cells) between line ``start`` and the first line matching
+    ``stop_pattern``; a table is its ``|...|`` rows between ``+---+`` borders."""
+    tables, rows = [], None
+    for line in lines[start:]:
+        stripped = line.strip()
+        if re.match(stop_pattern, stripped):
+            break
+        if stripped.startswith("+-"):
+            if rows is None:
+                rows = []
+            continue
+        if stripped.startswith("|") and rows is not None:
+            rows.append([c.strip() for c in stripped.strip("|").split("|")])
+        elif rows:
+            tables.append(rows)
+            rows = None
+        else:
+            rows = None
+    if rows:
+        tables.append(rows)
+    return tables
+
+
+def _section_table(lines: list[str], after: str, title: str, stop: str) -> list[list[str]]:
+    """Rows of the table titled ``* <title>:`` that follows the first line matching ``after``."""
+    begin = next((i for i, line in enumerate(lines) if re.match(after, line)), None)
+    if begin is None:
+        return []
+    found = (i for i in range(begin + 1, len(lines)) if lines[i].strip() == f"* {title}:" or re.match(stop, lines[i].strip()))
+    head = next(found, None)
+    if head is None or re.match(stop, lines[head].strip()):
+        return []
+    tables = _tables_after(lines, head + 1, r"\* \w+:|==|" + stop)
+    return tables[0] if tables else []
+
+
+def parse_instances(path) -> list[dict]:
+    """The top function's instances (sub-modules) from its text report, one dict each:
+    ``instance``, ``module``, ``latency_min``, ``latency_max``, ``interval_min``,
+    ``interval_max``, ``pipeline`` and the resources (``LUT``, ``FF``, ``DSP``, ``BRAM_18K``,
+    ``URAM``). The numbers are the tool's, per instance (an instance of a module that is
+    called twice appears twice)."""
+    path = Path(path)
+    lines = path.read_text(errors="replace").splitlines()
+    timing = _section_table(lines, r"\+ Latency", "Instance", r"== Utilization")
+    area = _section_table(lines, r"== Utilization Estimates", "Instance", r"== ")
+    instances: dict[str, dict] = {}
+    for cells in timing:
+        if len(cells) < 7 or cells[0] in ("", "Instance") or not re.fullmatch(r"[0-9?]+", cells[2]):
+            continue
+        lat, ii = (cells[2:4], cells[6:8]) if len(cells) >= 9 else (cells[2:4], cells[4:6])
+        instances[cells[0]] = {
+            "instance": cells[0], "module": cells[1],
+            "latency_min": _int(lat[0], path, "instance latency"), "latency_max": _int(lat[1], path, "instance latency"),
+            "interval_min": _int(ii[0], path, "instance interval"), "interval_max": _int(ii[1], path, "instance interval"),
+            "pipeline": cells[-1],
+        }  # fmt: skip
+    header = None
+    for cells in area:
+        if cells[0] == "Instance":
+            header = ["DSP" if c.startswith("DSP") else c for c in cells]
+            continue
+        if header is None or cells[0] in ("", "Total"):
+            continue
+        entry = instances.setdefault(cells[0], {"instance": cells[0], "module": cells[1]})
+        for key, value in zip(header[2:], cells[2:]):
+            if key in RESOURCES:
+                entry[key] = _int(value, path, f"instance {key}") or 0
+    return list(instances.values())
+
+
+def parse_breakdown(path) -> dict[str, dict]:
+    """The top function's utilisation summary by category (``Instance``, ``Register``,
+    ``FIFO``, ``Multiplexer``, ``Expression``, ``Memory``, ``DSP``): resource -> count."""
+    path = Path(path)
+    lines = path.read_text(errors="replace").splitlines()
+    util = next((i for i, line in enumerate(lines) if re.match(r"== Utilization Estimates", line)), None)
+    if util is None:
+        raise ReportError(f"{path}: no utilisation section")
+    tables = _tables_after(lines, util, r"\+ Detail")
+    out, names = {}, None
+    for cells in tables[0] if tables else []:
+        if cells[0] == "Name":
+            names = ["DSP" if c.startswith("DSP") else c for c in cells]
+        elif names and cells[0] in ("DSP", "Expression", "FIFO", "Instance", "Memory", "Multiplexer", "Register"):
+            out[cells[0]] = {k: _int(v, path, f"{cells[0]} {k}") or 0 for k, v in zip(names[1:], cells[1:]) if k in RESOURCES}
+    return out
 
 
 # Vivado's utilisation report: LUTs and registers are 'CLB ...' (UltraScale) or 'Slice ...'
