@@ -170,12 +170,13 @@ def study_frame(results_files, score: dict, budget: int | None = None) -> pd.Dat
     frame = read_results(results_files)
     if budget is not None:
         frame = frame[frame["trial"] < budget].reset_index(drop=True)
-    if len(frame):
-        checks = [csim_check(final_design(parse_design_path(path))) or {} for path in frame["design"]]
-        disagreed = np.array([check.get("status") == "failed" for check in checks])
-        frame.loc[disagreed, "status"] = "failed"
-        frame.loc[disagreed, "reason"] = [check.get("reason") for check, bad in zip(checks, disagreed) if bad]
-        frame["csim_checked"] = [bool(check.get("checked")) or row == CSIM for check, row in zip(checks, frame.get("evaluator", [None] * len(frame)))]
+    evaluators = frame["evaluator"] if "evaluator" in frame else pd.Series(CSIM, index=frame.index)  # before the emulator: C simulation
+    checks = [csim_check(final_design(parse_design_path(path))) or {} if evaluator == EMULATOR else {}
+              for path, evaluator in zip(frame["design"], evaluators)]  # fmt: skip
+    disagreed = np.array([check.get("status") == "failed" for check in checks], dtype=bool)
+    frame.loc[disagreed, "status"] = "failed"
+    frame.loc[disagreed, "reason"] = [check["reason"] for check, bad in zip(checks, disagreed) if bad]
+    frame["csim_checked"] = [bool(check.get("checked")) or evaluator == CSIM for check, evaluator in zip(checks, evaluators)]
     frame = scored(frame, score)
     frame["pareto"] = front_mask(frame)
     return frame
