@@ -1,6 +1,7 @@
 # What the rules share: wildcard constraints and input, param and resource functions.
 # Every directory name is a task's (src/hlsnake/tasks/): the constraints come from there.
 import os
+import sys
 
 from hlsnake import artifacts
 from hlsnake import search as hlsnake_search
@@ -205,6 +206,16 @@ def study_output(key, path):
     return report(path, caption=f"../workflow/report/{STUDY_CAPTIONS[key]}", category=category, subcategory="{study}")
 
 
+def study_space():
+    """The space of a study; an empty one stops the run while Snakemake builds its DAG,
+    before any job, with an example (an input function's exception would add a traceback)."""
+    try:
+        return hlsnake_space.Space.searched(config)
+    except hlsnake_space.SpaceError as err:
+        sys.stderr.write(f"hlsnake: configuration error: {err}\n")
+        sys.exit(1)
+
+
 def study_targets(study):
     return [f"{STUDY_ROOT}/{study}/{name}" for name in STUDY_FILES.values()]
 
@@ -214,6 +225,7 @@ def round_results(study, k):
 
 
 def evaluate_inputs(w):
+    study_space()
     if w.study == "grid":
         proposals = f"{STUDY_ROOT}/grid/round0/proposals.json"
         paths = [p["design"] for p in hlsnake_search.grid(config)]
@@ -228,6 +240,7 @@ def study_rounds(w):
     their proposals say, then the rounds to come at the current batch size. Plain files,
     not checkpoints.get: Snakemake does not rerun a job whose output exists and whose
     input waits for a checkpoint, so a larger budget would add no round."""
+    study_space()
     if w.study == "grid":
         return [round_results("grid", 0)]
     files, done = [], 0

@@ -95,13 +95,14 @@ def test_nested_command_line_values_are_read_as_numbers():
 # -- the controller -----------------------------------------------------------------------
 
 
-def test_an_empty_space_proposes_the_config_design_once():
+def test_an_empty_space_is_an_error_that_names_the_key_and_shows_an_example(tmp_path):
     cfg = validated()
-    s = space.Space.from_config(cfg)
-    design_of = lambda point: space.design(cfg, point).path  # noqa: E731
-    (only,) = _propose(s, design_of, [])
-    assert only["point"] == {} and only["design"].endswith("/train/hls_rf1_latency_parallel/synth_estimate")
-    assert _propose(s, design_of, _finish([only], [0.0]), round=1) == []
+    for study in (lambda: search.propose_round([], tmp_path / "search/round0/proposals.json", 0, cfg), lambda: search.grid(cfg)):
+        with pytest.raises(space.SpaceError, match=r"search\.space is empty") as err:
+            study()
+        example = yaml.safe_load(str(err.value).split("for example:")[1].split("Every knob")[0])
+        assert space.Space.from_spec(example["search"]["space"], cfg["model"], "search.space").size > 1  # a valid space
+    assert not (tmp_path / "search").exists()
 
 
 def _space_and_paths():
@@ -193,11 +194,50 @@ def test_the_random_study_draws_its_own_points_in_the_same_rounds(tmp_path):
     assert len({p["design"] for p in rand["proposals"]}) == 4  # never a design twice
 
 
+def test_random_proposals_ignore_the_results_and_never_repeat_a_design():
+    """The baseline draws the same points whatever the earlier trials scored (TPE does not)."""
+    s, design_of = _space_and_paths()
+    earlier = _propose(s, design_of, [], n=8, sampler="random")
+    losses = [float(i) for i in range(8)]
+    after = _propose(s, design_of, _finish(earlier, losses), round=1, sampler="random")
+    assert after == _propose(s, design_of, _finish(earlier, losses[::-1]), round=1, sampler="random")
+    assert {p["origin"] for p in after} == {"random"}
+    assert not {p["design"] for p in after} & {p["design"] for p in earlier}
+
+
 def test_random_points_cover_the_space_uniformly():
     s, design_of = _space_and_paths()
     points = _propose(s, design_of, [], n=200, sampler="random")
     counts = collections.Counter(p["point"]["reuse_factor"] for p in points)
     assert len(points) == 200 and min(counts.values()) > 200 / len(counts) / 2
+
+
+def _round_files(tmp_path, study, rounds):
+    """Round files of a study as the workflow writes them: each round's proposals and results."""
+    trial = 0
+    for r, rows in enumerate(rounds):
+        directory = tmp_path / study / f"round{r}"
+        directory.mkdir(parents=True)
+        proposals = [{"trial": trial + i, "design": row["design"], "point": {}} for i, row in enumerate(rows)]
+        (directory / "proposals.json").write_text(json.dumps({"round": r, "requested": 2, "proposals": proposals}))
+        base = {"round": r, "point": "{}", "origin": "tpe", "FF": 1, "latency_cycles": 10, "status": "ok"}
+        pd.DataFrame([{**base, "trial": trial + i, **row} for i, row in enumerate(rows)]).to_csv(directory / "results.csv", index=False)
+        trial += len(rows)
+    return [tmp_path / study / f"round{r}" / "results.csv" for r in range(len(rounds))]
+
+
+def test_each_round_prints_one_line_of_progress(tmp_path):
+    cfg = validated(space=SPACE, score=SCORE, budget=7, batch=2)
+    a = {"design": "a", "accuracy": 0.95, "val_accuracy": 0.95, "DSP": 50, "LUT": 5000}  # score 0.95 + 0.25 + 0.25
+    b = {"design": "b", "accuracy": 0.92, "val_accuracy": 0.92, "DSP": 20, "LUT": 4000}  # 0.92 + 0.4 + 0.3
+    low = {"design": "c", "accuracy": 0.80, "val_accuracy": 0.80, "DSP": 1, "LUT": 1}  # below the floor
+    files = _round_files(tmp_path, "search", [[a, low], [b]])
+    assert search.round_progress(files[0], 0, cfg) == "search round 1/4: 2 trials done, best score 1.4500, hypervolume 0.1250"
+    # the second round proposed one design of the two it asked for: the space ran out, it was the last
+    volume = 0.5 * 0.5 * 0.5 + 0.2 * 0.8 * 0.6 - 0.2 * 0.5 * 0.5  # see test_summary_marks_infeasible...
+    assert search.round_progress(files[1], 1, cfg) == f"search round 2/2: 3 trials done, best score 1.6200, hypervolume {volume:.4f}"
+    (nothing,) = _round_files(tmp_path, "random", [[low]])
+    assert search.round_progress(nothing, 0, cfg).endswith("1 trials done, best score none feasible, hypervolume 0.0000")
 
 
 # -- scores and tables --------------------------------------------------------------------
@@ -332,6 +372,23 @@ def test_a_failing_trial_does_not_stop_the_search(searched):
     pareto = pd.read_csv(workdir / ROOT / "search/pareto.csv")
     assert set(pareto["design"]) <= set(ok["design"]) and len(pareto)
     assert json.loads((workdir / ROOT / "search/hypervolume.json").read_text())["failed"] == len(failed)
+
+
+@pytest.mark.workflow
+def test_the_search_prints_one_line_per_round(searched):
+    _, proc = searched
+    lines = re.findall(r"^search round .*$", proc.stdout + proc.stderr, re.M)
+    assert [line.split(":")[0] for line in lines] == ["search round 1/2", "search round 2/2"]
+    assert re.fullmatch(r"search round 2/2: 3 trials done, best score \d\.\d{4}, hypervolume \d\.\d{4}", lines[1])
+
+
+@pytest.mark.workflow
+def test_a_search_without_a_space_stops_before_any_work(tmp_path):
+    config = tiny_config(search={"budget": 3})  # a user's config: no search.space
+    for study in ("search", "grid"):
+        proc = run(tmp_path, config, study, check=False)
+        assert proc.returncode != 0 and "search.space is empty" in proc.stderr and "sparsity: {choices:" in proc.stderr
+        assert "Traceback" not in proc.stderr and not (tmp_path / "results").exists()
 
 
 @pytest.mark.workflow

@@ -46,20 +46,12 @@ class Sampler:
     propose: Callable[..., list[dict]]  # (space, finished, n, *, rng, design_of, settings) -> proposals
 
 
-def _only_design(space: Space, finished: list[Finished], n: int, design_of) -> list[dict]:
-    """A space without knobs has one design: the config's (hyperopt cannot hold an empty space)."""
-    path = design_of({})
-    return [{"point": {}, "design": path, "origin": "the only design"}] if n and path not in {f.design for f in finished} else []
-
-
 def _hyperopt(suggest: Callable, label: str) -> Callable[..., list[dict]]:
     """A sampler over hyperopt's ``suggest`` (``tpe.suggest`` or ``rand.suggest``, same call)."""
 
     def propose(space: Space, finished: list[Finished], n: int, *, rng, design_of, settings: dict) -> list[dict]:
         from hyperopt import Domain  # hyperopt loads in the controller's job only
 
-        if not space.knobs:
-            return _only_design(space, finished, n, design_of)
         domain = Domain(lambda point: 0.0, space.hyperopt())
         history = _history(space, domain, finished)
         tried = {f.design for f in finished}

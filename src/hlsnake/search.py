@@ -11,18 +11,20 @@ moves files: one checkpoint per round writes ``proposals.json`` with
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from . import space as spaces
 from . import trials as trial_table
-from .fileio import write_json
+from .fileio import read_json, write_json
 from .samplers import Finished, sampler
 
 # the sampler of each study (a directory of its own under <results>/<dataset>/<model>/)
 STUDIES = {"search": "tpe", "random": "random", "grid": "grid"}
 ROUNDS_STUDIES = ("search", "random")  # round after round, within search.budget; grid: one round
+PROPOSALS_FILE, RESULTS_FILE = "proposals.json", "results.csv"  # of each round: <study>/round<r>/
 
 
 # -- one round, from files -------------------------------------------------------------
@@ -44,12 +46,12 @@ def settings(config: dict) -> dict:
     }
 
 
-def propose_round(results_files: list, out_path, round: int, config: dict) -> dict:
+def propose_round(results_files: list, out_path, round: int, config: dict, log=print) -> dict:
     """Write round ``round``'s proposals, given the results of its earlier rounds. The study
     (its sampler) is the one whose directory ``out_path`` is in: ``<study>/round<r>/proposals.json``.
 
     The round holds ``min(batch, budget - trials so far)`` proposals, trials numbered on
-    from the earlier rounds.
+    from the earlier rounds; ``log`` gets a line per proposal (the rule's log file).
     """
     study = Path(out_path).parent.parent.name
     search, chosen = config["search"], settings(config)
@@ -59,7 +61,7 @@ def propose_round(results_files: list, out_path, round: int, config: dict) -> di
         for row in frame.to_dict("records")
     ]
     n = max(0, min(int(search["batch"]), int(search["budget"]) - len(finished)))
-    space = spaces.Space.from_config(config)
+    space = spaces.Space.searched(config)
     proposals = sampler(STUDIES[study]).propose(
         space,
         finished,
@@ -72,22 +74,41 @@ def propose_round(results_files: list, out_path, round: int, config: dict) -> di
         proposal["trial"] = len(finished) + i
     record = {"round": round, "requested": n, "space_size": space.size, "proposals": proposals}
     write_json(out_path, record)
-    print(f"{study} round {round}: {len(proposals)} proposal(s) of {n} requested, after {len(finished)} trial(s)", flush=True)
+    log(f"{study} round {round}: {len(proposals)} proposal(s) of {n} requested, after {len(finished)} trial(s)")
     for proposal in proposals:
-        print(f"  trial {proposal['trial']} ({proposal['origin']}): {proposal['design']}", flush=True)
+        log(f"  trial {proposal['trial']} ({proposal['origin']}): {proposal['design']}")
     return record
+
+
+def round_progress(results_path, round: int, config: dict) -> str:
+    """The one line a finished round prints: the round (counted from 1) out of the rounds the
+    budget gives at the current batch size, the trials done, the best score and the
+    hypervolume so far. ``results_path``: the round's ``<study>/round<r>/results.csv``; the
+    earlier rounds' results are beside it (they decided its proposals, so they exist)."""
+    round_dir = Path(results_path).parent
+    study_dir = round_dir.parent
+    frame = trial_table.read_results([study_dir / f"round{k}" / RESULTS_FILE for k in range(round)] + [results_path])
+    search, done = config["search"], len(frame)
+    total = round + 1
+    if study_dir.name != "grid":
+        record = read_json(round_dir / PROPOSALS_FILE)
+        if len(record["proposals"]) == record["requested"]:  # fewer: the space has run out
+            total += math.ceil(max(0, int(search["budget"]) - done) / int(search["batch"]))
+    best, volume = trial_table.best_and_hypervolume(frame, search["score"], search["hypervolume"])
+    best_text = "none feasible" if best is None else f"{best:.4f}"
+    return f"{study_dir.name} round {round + 1}/{total}: {done} trials done, best score {best_text}, hypervolume {volume:.4f}"
 
 
 def grid(config: dict) -> list[dict]:
     """Every distinct design of the space, in order, with the first point that gives it."""
-    space = spaces.Space.from_config(config)
+    space = spaces.Space.searched(config)
     proposals = sampler("grid").propose(space, [], None, design_of=lambda point: spaces.design(config, point).path)
     return [{**proposal, "trial": i} for i, proposal in enumerate(proposals)]
 
 
 def grid_proposals(config: dict, out_path) -> dict:
     """Every distinct design of the space as one round (the grid-search baseline)."""
-    space = spaces.Space.from_config(config)
+    space = spaces.Space.searched(config)
     proposals = grid(config)
     record = {"round": 0, "requested": len(proposals), "space_size": space.size, "proposals": proposals}
     write_json(out_path, record)

@@ -25,6 +25,19 @@ class SpaceError(ValueError):
     """An invalid search space; the message names the config key."""
 
 
+# shown when a study has nothing to search (a user's config without search.space)
+EMPTY_SPACE = """search.space is empty: a study (snakemake search, random or grid) has nothing to search.
+Give it the knobs to search, each a range or a list of choices, for example:
+
+search:
+  space:
+    sparsity: {choices: [0.0, 0.5, 0.75]}
+    weight_bits: {low: 4, high: 8}
+    reuse_factor: {choices: [1, 4]}
+
+Every knob: workflow/schemas/config.schema.yaml (search.space); a whole study: config/search_space.yaml."""
+
+
 def _knob_kinds() -> dict[str, KnobKind]:
     """The knobs a space may have: each task's own knobs (its registry entry), the
     tolerance of each automatic model task, and the order of the model tasks (e.g.
@@ -87,6 +100,14 @@ class Space:
     @classmethod
     def from_config(cls, config: dict) -> "Space":
         return cls.from_spec(config["search"]["space"], config["model"], "search.space")
+
+    @classmethod
+    def searched(cls, config: dict) -> "Space":
+        """The space of a study: like :meth:`from_config`, but an empty one is an error."""
+        space = cls.from_config(config)
+        if not space.knobs:
+            raise SpaceError(EMPTY_SPACE)
+        return space
 
     @classmethod
     def from_spec(cls, spec: dict, model: dict, key: str) -> "Space":

@@ -160,6 +160,17 @@ def hypervolume_curve(frame: pd.DataFrame, score: dict, objectives) -> np.ndarra
     return np.array([hypervolume(values[: i + 1], senses(objectives), ref) for i in range(len(frame))])
 
 
+def best_and_hypervolume(frame: pd.DataFrame, score: dict, objectives) -> tuple[float | None, float]:
+    """The best feasible score (None: nothing feasible yet) and the normalised hypervolume of
+    the trials in ``frame``."""
+    frame = scored(frame, score)
+    feasible = frame.loc[frame["feasible"], "score"]
+    values = normalised(frame, score, objectives)
+    ref = [0.0 if o == "accuracy" else 1.0 for o in objectives]
+    volume = hypervolume(values, senses(objectives), ref) if len(frame) else 0.0
+    return (float(feasible.max()) if len(feasible) else None), float(volume)
+
+
 # -- the summary files ----------------------------------------------------------------------
 
 
