@@ -1,149 +1,466 @@
-"""Bayesian search against grid search on the same space (digits MLP, small space).
+"""TPE against its two baselines, grid and random search, on a cross-stage space (issue 12).
 
-Runs `snakemake grid` and `snakemake search` from scratch in two scratch directories
-(same config, same rules; each run trains its own baseline) and prints:
+    python3 benchmarks/search_vs_grid.py            # runs what is missing, prints the figures,
+                                                    # rewrites docs/benchmarks.md's section and plot
 
-* the grid: number of designs, wall time, hypervolume and best score;
-* the search: trials and wall time until its hypervolume reaches 98% of the grid's
-  (and until its best score reaches 98% of the grid's best score), and the speed-up.
+The space, the score and the budget are config/search_space.yaml's (256 designs of the
+digits MLP: task order, width factor, sparsity, per-layer weight bits, reuse factor,
+strategy). Steps, each skipped when its results exist:
 
-The search's wall time at a trial is when the round holding that trial finished (the
-modification time of the round's results.csv), counted from the start of its run.
-Wall times depend on the machine's load; the counts of designs and of stage jobs
-(train, prune, quantize, hls, synth; shared stages once) do not.
+1. ``<workdir>/``: ``snakemake grid`` from scratch: every design once. Its Snakemake logs
+   give the wall time of every job (start to finish: the process, its imports, its work),
+   the cost table of every stage of the space.
+2. ``<workdir>/runs/<study>-s<seed>/``: each study (``grid``; ``search`` = TPE and ``random``
+   with each seed) runs the real workflow against that cache (symbolic links to its data
+   and training tree), so its stages cost nothing there; what its run takes per round is the
+   controller's own time (Snakemake's DAG, the proposal and evaluation jobs).
 
-    python benchmarks/search_vs_grid.py --cores 2 --budget 24
+The time of a study after round r (the same accounting for all three): for each round, the
+stage jobs it needs that no earlier round of the study built (a stage shared with an earlier
+trial is paid once; the data split and the float network by the first round), scheduled on
+``--cores`` cores in dependency order with each job's measured wall time, plus the round's
+controller time. The grid is one round of all 256 designs; its best is known only at its end.
+The C-simulation checks of each study's final front come after its last round and are left
+out of every study's time.
+
+Figures: the time to reach 98% of the grid's best score (median and min-max over the seeds;
+a run that never reaches it counts as above its total time), the ratios, and the hypervolume
+of TPE and random search at equal times. ``--replay`` replays TPE and random search in this
+process against the grid's results (identical proposals, no controller time) for quick looks,
+e.g. on other seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
+from hlsnake import search as hlsnake_search
+from hlsnake import trials as hlsnake_trials
+from hlsnake.config import validate
 from hlsnake.designs import parse_design_path
+from hlsnake.plotting import pyplot, save
 
 REPO = Path(__file__).resolve().parents[1]
-ROOT = "results/digits/mlp"
-TARGET = 0.98
-
-CONFIG = {
-    "results": "results",
-    "seed": 1,
-    "dataset": {"name": "digits"},
-    "model": {"name": "mlp", "type": "mlp", "hidden": [32, 16]},
-    "train": {"epochs": 60, "patience": 8},
-    "designs": {"baseline": True},
-    "search": {
-        "startup": 6,
-        "space": {
-            "sparsity": {"choices": [0.0, 0.5, 0.75, 0.9]},
-            "weight_bits": {"low": 3, "high": 8},
-            "reuse_factor": {"choices": [1, 4]},
-        },
-        "score": {
-            "accuracy_floor": 0.93,
-            "weights": {"DSP": 0.5, "LUT": 0.5, "FF": 0.0, "latency_cycles": 0.0},
-            "budgets": {"DSP": 2500, "LUT": 150000, "FF": 200000, "latency_cycles": 50},
-        },
-        "hypervolume": ["accuracy", "DSP", "LUT"],
-    },
-}
+CONFIG = REPO / "config" / "search_space.yaml"
+DOCS, FIGURE = REPO / "docs" / "benchmarks.md", REPO / "docs" / "search_vs_grid.png"
+BEGIN, END = "<!-- search_vs_grid: begin -->", "<!-- search_vs_grid: end -->"
+TARGET = 0.98  # of the grid's best score
+STUDIES = {"grid": "grid", "search": "TPE", "random": "random"}
+STAGE_RULES = ("prepare_data", "train", "model_step", "model_step_auto", "hls_convert", "hls_convert_auto", "csynth")
+COLORS = {"grid": "0.35", "search": "C3", "random": "C0"}
 
 
-def run(workdir: Path, target: str, cores: int, config: dict) -> float:
-    """Run the target from scratch in ``workdir``; return its start time (kept in ``started``)."""
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+# -- running the workflow ---------------------------------------------------------------------
+
+
+def snakemake(workdir: Path, target: str, cores: int) -> None:
+    """Run ``target`` in ``workdir`` (its config.yaml); Snakemake's own log lands in .snakemake/log."""
     exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
-    cmd = [exe, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores), target,
-           "--configfile", str(workdir / "config.yaml")]
-    start = time.time()
-    (workdir / "started").write_text(f"{start}\n")
-    with open(workdir / f"{target}.log", "w") as log:
-        proc = subprocess.run(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    cmd = [exe, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores),
+           "--configfile", str(workdir / "config.yaml"), target]  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    print(f"running snakemake {target} in {workdir} ...", flush=True)
+    with open(workdir / f"{target}.out", "a") as out:
+        proc = subprocess.run(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env)
     if proc.returncode:
-        sys.exit(f"snakemake {target} failed ({proc.returncode}); see {workdir / f'{target}.log'}")
-    return start
+        sys.exit(f"snakemake {target} failed ({proc.returncode}); see {workdir / f'{target}.out'}")
 
 
-def stages(designs) -> int:
-    """Stage jobs (train, prune, quantize, hls, synth) the designs need, shared ones once."""
-    return len({stage for d in designs for stage in parse_design_path(d).stage_paths()})
+def study_dir(run_dir: Path, config: dict, study: str) -> Path:
+    return run_dir / config["results"] / config["dataset"]["name"] / config["model"]["name"] / study
 
 
-def first_reaching(values: pd.Series, goal: float) -> int | None:
-    hits = values.index[values >= goal - 1e-12]
-    return int(hits[0]) if len(hits) else None
+def run_study(workdir: Path, config: dict, study: str, seed: int, cores: int) -> Path:
+    """The study's run against the cache in ``workdir`` (skipped when its trials exist)."""
+    run_dir = workdir / "runs" / f"{study}-s{seed}"
+    if (study_dir(run_dir, config, study) / "trials.csv").exists():
+        return run_dir
+    model_root = Path(config["results"]) / config["dataset"]["name"] / config["model"]["name"]
+    for shared in (model_root.parent / "data", model_root / "train"):  # the cache: data split and every stage
+        link = run_dir / shared
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(os.path.relpath(workdir / shared, link.parent), target_is_directory=True)
+    run_config = {**config, "search": {**config["search"], "seed": seed}}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config, sort_keys=False))
+    snakemake(run_dir, study, cores)
+    return run_dir
+
+
+# -- what the Snakemake logs say ------------------------------------------------------------------
+
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]\n", re.M)
+
+
+def log_jobs(path: Path) -> tuple[dt.datetime, list[dict]]:
+    """The start of a Snakemake run (its log's name) and its finished jobs: rule, first
+    output, start and end (the log's timestamps, to the second)."""
+    started = dt.datetime.strptime(path.name.split(".snakemake")[0], "%Y-%m-%dT%H%M%S.%f")
+    parts = STAMP.split(path.read_text())
+    begun, jobs = {}, []
+    for stamp, body in zip(parts[1::2], parts[2::2]):
+        when = dt.datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y")
+        rule, jobid = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", body), re.search(r"^\s+jobid: (\d+)$", body, re.M)
+        if rule and jobid:
+            output = re.search(r"^\s+output: ([^,\n]+)", body, re.M)
+            begun[jobid[1]] = {"rule": rule[1], "output": output[1] if output else None, "start": when}
+        done = re.match(r"Finished jobid: (\d+)", body)
+        if done and done[1] in begun:
+            jobs.append({**begun.pop(done[1]), "end": when})
+    return started, jobs
+
+
+def snakemake_logs(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / ".snakemake" / "log").glob("*.snakemake.log"))
+
+
+def stage_costs(workdir: Path) -> dict[str, float]:
+    """Wall seconds of each stage job of the grid's run from scratch, by stage directory."""
+    costs = {}
+    for path in snakemake_logs(workdir):
+        for job in log_jobs(path)[1]:
+            if job["rule"] in STAGE_RULES:
+                costs[str(Path(job["output"]).parent)] = (job["end"] - job["start"]).total_seconds()
+    return costs
+
+
+def controller_seconds(run_dir: Path) -> dict[int, float]:
+    """Seconds of each round of a study run whose stages were all cached: from the end of the
+    previous round (or the start of the run) to the end of the round's evaluation."""
+    rounds = {}
+    for path in snakemake_logs(run_dir):
+        started, jobs = log_jobs(path)
+        previous = started
+        for job in sorted((j for j in jobs if j["rule"] == "evaluate"), key=lambda j: j["end"]):
+            r = int(re.search(r"/round(\d+)/", job["output"])[1])
+            rounds[r] = (job["end"] - previous).total_seconds()
+            previous = job["end"]
+    return rounds
+
+
+# -- the accounting ------------------------------------------------------------------------------
+
+
+def design_stages(design: str) -> list[str]:
+    """The stage directories a design needs, upstream first: data split, training, its steps."""
+    parsed = parse_design_path(design)
+    return [f"{parsed.results}/{parsed.dataset}/data", *parsed.stage_paths()]
+
+
+def makespan(jobs: list[tuple[str, str | None]], costs: dict[str, float], cores: int) -> float:
+    """Time to run ``jobs`` ((stage, the stage it waits for or None), in order) on ``cores``
+    cores, greedily in that order as soon as a core is free and the job's input is built."""
+    free = [0.0] * cores
+    done: dict[str, float] = {}
+    waiting = list(jobs)
+    while waiting:
+        core = int(np.argmin(free))
+        now = free[core]
+        ready = [j for j in waiting if j[1] is None or done.get(j[1], np.inf) <= now]
+        if not ready:  # every waiting job needs one still running: wait for the first to end
+            free[core] = min(done[j[1]] for j in waiting if j[1] in done and done[j[1]] > now)
+            continue
+        stage, _ = ready[0]
+        waiting.remove(ready[0])
+        done[stage] = free[core] = now + costs[stage]
+    return max(free)
+
+
+def study_curve(trials: pd.DataFrame, costs: dict, controller: dict[int, float], cores: int) -> pd.DataFrame:
+    """Per round: trials done, time so far (see the module's docstring), best feasible score
+    and hypervolume so far."""
+    paid: set[str] = set()
+    rows, elapsed = [], 0.0
+    best = trials["score"].where(trials["feasible"]).cummax()
+    for r, group in trials.groupby("round", sort=True):
+        jobs, new = [], set()
+        for design in group["design"]:
+            chain = design_stages(design)
+            for parent, stage in zip([None, *chain], chain):
+                if stage not in paid:  # built in this round; it waits for its parent if that is too
+                    paid.add(stage)
+                    new.add(stage)
+                    jobs.append((stage, parent if parent in new else None))
+        stage_time = makespan(jobs, costs, cores)
+        elapsed += stage_time + controller[int(r)]
+        last = group.index[-1]
+        rows.append({"round": int(r), "trials": int(last) + 1, "stage_jobs": len(jobs), "stage_seconds": stage_time,
+                     "controller_seconds": controller[int(r)], "time": elapsed,
+                     "best_score": best[last], "hypervolume": trials["hypervolume"][last]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def time_to(curve: pd.DataFrame, goal: float) -> tuple[float, bool]:
+    """(time, reached): the first time the best score is at least ``goal``; else the run's total."""
+    hits = curve.index[curve["best_score"] >= goal - 1e-12]
+    return (float(curve["time"][hits[0]]), True) if len(hits) else (float(curve["time"].iloc[-1]), False)
+
+
+# -- replay (quick looks: no Snakemake, no controller time) ---------------------------------------
+
+
+def replay(config: dict, grid_results: pd.DataFrame, study: str, seed: int) -> pd.DataFrame:
+    """The trials a study would run with ``seed``: its controller's proposals, round after round,
+    answered with the grid's results of the same designs (the workflow's answers, cached)."""
+    config = validate({**config, "search": {**config["search"], "seed": seed}})
+    by_design = grid_results.set_index("design")
+    with tempfile.TemporaryDirectory() as tmp:
+        files: list[Path] = []
+        for r in range(10**6):
+            record = hlsnake_search.propose_round(files, Path(tmp) / study / f"round{r}" / "proposals.json", r, config, log=lambda _: None)
+            if not record["proposals"]:
+                break
+            rows = by_design.loc[[p["design"] for p in record["proposals"]]].reset_index()
+            rows["trial"] = [p["trial"] for p in record["proposals"]]
+            rows["round"] = r
+            rows["point"] = [json.dumps(p["point"], sort_keys=True) for p in record["proposals"]]
+            files.append(Path(tmp) / f"round{r}.csv")
+            rows.to_csv(files[-1], index=False)
+        frame = hlsnake_trials.read_results(files)
+    search = config["search"]
+    frame = hlsnake_trials.scored(frame, search["score"])
+    frame["hypervolume"] = hlsnake_trials.hypervolume_curve(frame, search["score"], search["hypervolume"])
+    return frame
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def spread(values) -> str:
+    values = np.asarray(values, float)
+    return f"{np.median(values):.0f} s ({values.min():.0f}-{values.max():.0f})"
+
+
+def at_times(curve: pd.DataFrame, column: str, times: np.ndarray) -> np.ndarray:
+    """A step curve (value after each round) read at ``times`` (nan before its first round)."""
+    index = np.searchsorted(curve["time"].to_numpy(), times, side="right") - 1
+    values = curve[column].to_numpy(float)
+    return np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
+
+
+def plot(curves: dict, grid: pd.DataFrame, goal: float, path: Path, cores: int) -> None:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    end = max(c["time"].iloc[-1] for runs in curves.values() for c in runs)
+    times = np.geomspace(1, end, 400)
+    for ax, column, title in zip(axes, ("best_score", "hypervolume"), ("best feasible score", "hypervolume (accuracy, DSP, LUT)")):
+        for study, runs in curves.items():
+            values = np.array([at_times(c, column, times) for c in runs])
+            with np.errstate(all="ignore"):
+                low, mid, high = np.nanmin(values, 0), np.nanmedian(values, 0), np.nanmax(values, 0)
+            ax.plot(times, mid, color=COLORS[study], label=f"{STUDIES[study]}: median of {len(runs)} seeds")
+            ax.fill_between(times, low, high, color=COLORS[study], alpha=0.15, lw=0)
+        ax.plot(grid["time"], grid[column], "s", color=COLORS["grid"], ms=7, label="grid: every design (known at its end)")
+        if column == "best_score":
+            ax.axhline(goal, color="0.5", ls="--", lw=0.8, label=f"{TARGET:.0%} of the grid's best")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"time (s): stage jobs on {cores} cores + controller")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle("digits MLP, 256-design cross-stage space: grid, random search, TPE (band: min-max over seeds)", fontsize=10)
+    save(fig, path, dpi=120)
+
+
+def write_docs(section: str) -> None:
+    text = DOCS.read_text()
+    if BEGIN in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=REPO / "results" / "search_benchmark")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--budget", type=int, default=24, help="search trials (the grid has 48 designs)")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep the runs here (default: a temporary directory)")
-    parser.add_argument("--reuse-grid", action="store_true", help="take the grid run already in --workdir")
+    parser.add_argument("--replay", action="store_true", help="replay TPE and random here, no Snakemake runs, no docs")
     args = parser.parse_args()
-    base = args.workdir or Path(tempfile.mkdtemp(prefix="hlsnake-bench-"))
-    config = json.loads(json.dumps(CONFIG))
-    config["search"]["budget"] = args.budget
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load(CONFIG.read_text())
+    if not (workdir / "config.yaml").exists():
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    if not (study_dir(workdir, config, "grid") / "trials.csv").exists():
+        snakemake(workdir, "grid", args.cores)  # from scratch: the cache and the cost of every stage
+    costs = stage_costs(workdir)
+    search = validate(config)["search"]
+    grid_trials = pd.read_csv(study_dir(workdir, config, "grid") / "trials.csv")
+    grid_summary = json.loads((study_dir(workdir, config, "grid") / "hypervolume.json").read_text())
+    goal = TARGET * grid_summary["best_score"]
 
-    if args.reuse_grid:
-        grid_start = float((base / "grid" / "started").read_text())
+    curves: dict[str, list[pd.DataFrame]] = {"search": [], "random": []}
+    if args.replay:
+        for study in curves:
+            for seed in args.seeds:
+                curves[study].append(study_curve(replay(config, grid_trials, study, seed), costs, {r: 0.0 for r in range(10**4)}, args.cores))
+        grid_curve = study_curve(grid_trials, costs, {0: 0.0}, args.cores)
     else:
-        grid_start = run(base / "grid", "grid", args.cores, config)
-    grid_seconds = (base / "grid" / ROOT / "grid/trials.csv").stat().st_mtime - grid_start
-    grid = pd.read_csv(base / "grid" / ROOT / "grid/trials.csv")
-    grid_summary = json.loads((base / "grid" / ROOT / "grid/hypervolume.json").read_text())
+        grid_run = run_study(workdir, config, "grid", 0, args.cores)
+        grid_curve = study_curve(grid_trials, costs, controller_seconds(grid_run), args.cores)
+        for study in curves:
+            for seed in args.seeds:
+                run_dir = run_study(workdir, config, study, seed, args.cores)
+                trials = pd.read_csv(study_dir(run_dir, config, study) / "trials.csv")
+                curves[study].append(study_curve(trials, costs, controller_seconds(run_dir), args.cores))
 
-    search_start = run(base / "search", "search", args.cores, config)
-    trials = pd.read_csv(base / "search" / ROOT / "search/trials.csv")
-    finished = {r: (base / "search" / ROOT / f"search/round{r}/results.csv").stat().st_mtime - search_start for r in trials["round"].unique()}
-    trials["wall_seconds"] = trials["round"].map(finished)
-    trials["best_score"] = trials["score"].where(trials["feasible"]).cummax().ffill()
+    grid_time = float(grid_curve["time"].iloc[-1])
+    reach = {study: [time_to(c, goal) for c in runs] for study, runs in curves.items()}
+    times = {study: np.array([t for t, _ in hits]) for study, hits in reach.items()}
+    trials_to = {study: [int(c["trials"][c["best_score"] >= goal - 1e-12].min()) if ok else None for c, (_, ok) in zip(curves[study], reach[study])]
+                 for study in curves}  # fmt: skip
+    tpe, rnd = times["search"], times["random"]
+    vs_grid = grid_time / tpe
+    vs_random = np.array([r / t for r in rnd for t in tpe])  # every pair of seeds
+    # hypervolume at equal times: on a grid of times up to the shortest run's end
+    horizon = min(c["time"].iloc[-1] for runs in curves.values() for c in runs)
+    clock = np.linspace(0, horizon, 200)[1:]
+    hv = {s: np.nanmedian([at_times(c, "hypervolume", clock) for c in runs], 0) for s, runs in curves.items()}
+    above = float(np.mean(np.nan_to_num(hv["search"]) > np.nan_to_num(hv["random"])))
+    at_end = {s: float(hv[s][-1]) for s in hv}
+    tpe_median = float(np.median(tpe))
+    hv_at_target = {s: float(np.nanmedian([at_times(c, "hypervolume", np.array([tpe_median]))[0] for c in runs])) for s, runs in curves.items()}
+    wall = None
+    logs = snakemake_logs(workdir)
+    if logs:
+        started, jobs = log_jobs(logs[0])
+        evaluated = [j["end"] for j in jobs if j["rule"] == "evaluate"]
+        wall = (evaluated[0] - started).total_seconds() if evaluated else None
 
-    hv_goal = TARGET * grid_summary["hypervolume"]
-    score_goal = TARGET * grid_summary["best_score"] if grid_summary["best_score"] > 0 else grid_summary["best_score"]
+    def reached(study):
+        missed = sum(not ok for _, ok in reach[study])
+        return "" if not missed else f" ({missed} of {len(reach[study])} seeds did not reach it within the budget: their total counts)"
+
+    n_grid = len(grid_trials)
     lines = [
-        f"space: {len(grid)} designs (sparsity x weight bits x reuse factor), digits MLP 64-32-16-10, {args.cores} cores",
-        f"hypervolume objectives {grid_summary['hypervolume_objectives']}, reference point {grid_summary['reference_point']}",
-        f"grid:   {len(grid)} designs ({stages(grid['design'])} stage jobs) in {grid_seconds:7.1f} s; "
-        f"hypervolume {grid_summary['hypervolume']:.4f}, best score {grid_summary['best_score']:.4f}",
-        f"search: {len(trials)} trials in {trials['wall_seconds'].max():7.1f} s; hypervolume {trials['hypervolume'].iloc[-1]:.4f}, "
-        f"best score {trials['best_score'].iloc[-1]:.4f}",
+        f"space: {n_grid} designs; score {search['score']['weights']} over budgets {search['score']['budgets']}, floor {search['score']['accuracy_floor']}",
+        f"grid: {n_grid} designs, {grid_curve['stage_jobs'].sum()} stage jobs, {grid_time:.0f} s accounted "
+        f"({grid_curve['stage_seconds'].sum():.0f} s stages on {args.cores} cores + {grid_curve['controller_seconds'].sum():.0f} s controller)"
+        + (f"; its run from scratch took {wall:.0f} s of wall time" if wall else "")
+        + f"; best score {grid_summary['best_score']:.4f}, goal {goal:.4f}, hypervolume {grid_summary['hypervolume']:.4f}",
     ]
-    figures = {"grid_designs": len(grid), "grid_seconds": grid_seconds, "grid_hypervolume": grid_summary["hypervolume"],
-               "grid_best_score": grid_summary["best_score"], "search_trials": len(trials)}
-    for name, column, goal in (("hypervolume", "hypervolume", hv_goal), ("best score", "best_score", score_goal)):
-        at = first_reaching(trials[column].fillna(-float("inf")), goal)
-        if at is None:
-            lines.append(f"search: did not reach {TARGET:.0%} of the grid's {name} ({goal:.4f}) in {len(trials)} trials")
-            continue
-        seconds, jobs = trials["wall_seconds"][at], stages(trials["design"][: at + 1])
-        lines.append(
-            f"search: {TARGET:.0%} of the grid's {name} ({goal:.4f}) after {at + 1} trials ({jobs} stage jobs), {seconds:.1f} s: "
-            f"{grid_seconds / seconds:.1f}x less time than the grid, {len(grid) / (at + 1):.1f}x fewer designs, "
-            f"{stages(grid['design']) / jobs:.1f}x fewer stage jobs"
-        )
-        figures[f"{column}_stage_jobs"] = jobs
-        figures[f"{column}_trials"] = at + 1
-        figures[f"{column}_seconds"] = seconds
-        figures[f"{column}_speedup"] = grid_seconds / seconds
+    for study in curves:
+        lines.append(f"{STUDIES[study]}: time to the goal, median (min-max) over seeds {args.seeds}: {spread(times[study])}; "
+                     f"trials {trials_to[study]}{reached(study)}")  # fmt: skip
+    lines += [
+        f"TPE vs grid: {np.median(vs_grid):.1f}x less time (min-max over seeds {vs_grid.min():.1f}-{vs_grid.max():.1f}x); target 20x",
+        f"TPE vs random: {np.median(rnd) / np.median(tpe):.2f}x less time (ratio of medians; over all seed pairs "
+        f"{vs_random.min():.2f}-{vs_random.max():.2f}x, median {np.median(vs_random):.2f}x); target 2x",
+        f"hypervolume at equal time (median over seeds, up to {horizon:.0f} s): TPE above random at {above:.0%} of the times; "
+        f"at {tpe_median:.0f} s (TPE's median time to the goal) TPE {hv_at_target['search']:.4f}, random {hv_at_target['random']:.4f}; "
+        f"at {horizon:.0f} s TPE {at_end['search']:.4f}, random {at_end['random']:.4f}",
+    ]
     print("\n".join(lines))
-    (base / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"runs and figures in {base}")
+    figures = {
+        "grid": {"designs": n_grid, "time": grid_time, "wall_from_scratch": wall, "best_score": grid_summary["best_score"],
+                 "hypervolume": grid_summary["hypervolume"], "goal": goal},
+        **{study: {"seeds": args.seeds, "time_to_goal": times[study].tolist(), "reached": [ok for _, ok in reach[study]],
+                   "trials_to_goal": trials_to[study], "final_hypervolume": [float(c["hypervolume"].iloc[-1]) for c in curves[study]]}
+           for study in curves},
+        "tpe_vs_grid": vs_grid.tolist(), "tpe_vs_random_pairs": vs_random.tolist(),
+        "hypervolume_equal_time": {"horizon": horizon, "tpe_above_share": above, "median_goal_time": tpe_median,
+                                   "at_goal_time": hv_at_target, "at_horizon": at_end},
+    }  # fmt: skip
+    (workdir / ("replay.json" if args.replay else "figures.json")).write_text(json.dumps(figures, indent=2) + "\n")
+    if args.replay:
+        return
+    plot(curves, grid_curve, goal, FIGURE, args.cores)
+    write_docs(docs_section(figures, grid_curve, args, search))
+    print(f"wrote {DOCS.relative_to(REPO)} and {FIGURE.relative_to(REPO)}; runs in {workdir}")
+
+
+def docs_section(figures: dict, grid_curve: pd.DataFrame, args, search: dict) -> str:
+    """The section of docs/benchmarks.md: how it was measured, the table, the plot."""
+    grid, tpe, rnd = figures["grid"], figures["search"], figures["random"]
+    score = search["score"]
+
+    def median_range(values, digits=0):
+        values = np.asarray(values, float)
+        return f"{np.median(values):.{digits}f} ({values.min():.{digits}f}–{values.max():.{digits}f})"
+
+    def trials(study):
+        counts = [t for t in figures[study]["trials_to_goal"] if t is not None]
+        missed = len(figures[study]["trials_to_goal"]) - len(counts)
+        return (median_range(counts) if counts else "–") + (f", {missed} not reached" if missed else "")
+
+    hv = figures["hypervolume_equal_time"]
+    ratio_random = np.median(rnd["time_to_goal"]) / np.median(tpe["time_to_goal"])
+    pairs, vs_grid = np.array(figures["tpe_vs_random_pairs"]), np.array(figures["tpe_vs_grid"])
+    rows = [
+        "| strategy | runs | trials to the goal | time to the goal (s) | TPE takes | hypervolume at {:.0f} s | at {:.0f} s |".format(
+            hv["median_goal_time"], hv["horizon"]),
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| grid | 1 | {grid['designs']} (all) | {grid['time']:.0f} | {np.median(vs_grid):.1f}× less ({vs_grid.min():.1f}–{vs_grid.max():.1f}) "
+        f"| – | – |",
+        f"| random search | {len(rnd['seeds'])} seeds | {trials('random')} | {median_range(rnd['time_to_goal'])} "
+        f"| {ratio_random:.2f}× less (pairs {pairs.min():.2f}–{pairs.max():.2f}) | {hv['at_goal_time']['random']:.4f} | {hv['at_horizon']['random']:.4f} |",
+        f"| TPE | {len(tpe['seeds'])} seeds | {trials('search')} | {median_range(tpe['time_to_goal'])} | – "
+        f"| {hv['at_goal_time']['search']:.4f} | {hv['at_horizon']['search']:.4f} |",
+    ]
+    return "\n".join([
+        BEGIN,
+        "## TPE against grid and random search, digits MLP (cross-stage space)",
+        "",
+        "    python3 benchmarks/search_vs_grid.py",
+        "",
+        "regenerates this section and `search_vs_grid.png` (it runs only what its folder,",
+        "`results/search_benchmark/`, does not hold yet).",
+        "",
+        f"**Space** (`config/search_space.yaml`, {grid['designs']} distinct designs): task order scale→prune→quantize or",
+        "prune→scale→quantize; width factor 1 (no scale step) or 0.5; sparsity 0 (no prune step), 0.5 or 0.75;",
+        "weight bits 4 or 8 for each of the three Dense layers (6-bit activations); reuse factor 1 or 4;",
+        "strategy latency or resource. Every task at a fixed knob (an automatic task costs many trainings).",
+        "",
+        f"**Score** (chosen before any result was seen): validation accuracy + {score['weights']['DSP']} × (1 − DSP / {score['budgets']['DSP']:g})"
+        f" + {score['weights']['LUT']} × (1 − LUT / {score['budgets']['LUT']:g}), accuracy floor {score['accuracy_floor']}.",
+        "The budgets are a small FPGA the network should fit (Artix-7 XC7A35T: 90 DSP, 20,800 LUT): one point of",
+        "accuracy weighs as much as 2% of its LUTs or DSPs. Hypervolume: accuracy, DSP and LUT against the floor and",
+        "the budgets, normalised (see `src/hlsnake/trials.py`). The goal: 98% of the grid's best score,",
+        f"{grid['best_score']:.4f} × 0.98 = {grid['goal']:.4f}. TPE and random search: {search['budget']} trials in rounds of "
+        f"{search['batch']}, TPE with {search['startup']} start-up trials; seeds {', '.join(map(str, tpe['seeds']))}.",
+        "",
+        "**Time**, the same accounting for the three strategies: the grid first runs every design once from",
+        "scratch; Snakemake's log gives each stage job's wall time (process start, imports and work: an emulated",
+        "hls job takes ~20 s of which ~7 s are its own work). Every study then runs the real workflow",
+        "(`snakemake grid`, `search`, `random`) against that cache, which measures its controller's own time",
+        "per round (Snakemake's DAG, the proposal and evaluation jobs). A study's time after a round is the sum",
+        f"over its rounds of the stage jobs the round needs that no earlier round of the study built, scheduled on {args.cores}",
+        "cores in dependency order (a round waits for its slowest design), plus the round's controller time. The",
+        "data split and the float network are paid by the first round; the C-simulation checks of a study's final",
+        "front come after its last round and are left out of every strategy. The grid knows its best only at",
+        "its end, so its time is its total"
+        + (f" ({grid['time']:.0f} s accounted; its run from scratch took {grid['wall_from_scratch']:.0f} s of wall time on the same"
+           " machine, shared with other work)." if grid.get("wall_from_scratch") else "."),
+        "",
+        *rows,
+        "",
+        "Time: median (min–max) over the seeds; a run that does not reach the goal within its budget counts",
+        "with its total time. \"TPE takes\": the grid's time over TPE's (per seed), and the ratio of the medians of random",
+        "search and TPE (min–max over every pair of seeds). Hypervolume: median over the seeds at TPE's median",
+        "time to the goal and at the end of the shortest run.",
+        "",
+        "![best score and hypervolume against time](search_vs_grid.png)",
+        "",
+        "NOTES",
+        END,
+    ])
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()

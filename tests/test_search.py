@@ -161,6 +161,25 @@ def test_batches_never_repeat_a_tried_design_and_end_when_the_space_is_exhausted
     assert _propose(s, design_of, finished, round=3) == []
 
 
+def test_a_covering_start_takes_every_value_equally_often_and_holds_across_rounds():
+    s, design_of = _space_and_paths()
+    start = samplers.covering_start(s, 6, seed=7)
+    assert start == samplers.covering_start(s, 6, seed=7) != samplers.covering_start(s, 6, seed=8)
+    assert sorted(collections.Counter(p["reuse_factor"] for p in start).values()) == [2, 2, 2]  # 3 values, 6 points
+    assert max(collections.Counter(p["weight_bits"] for p in start).values()) == 1  # 8 values
+    assert min(s.distance(a, b) for i, a in enumerate(start) for b in start[i + 1 :]) > 0.5
+    settings = {"startup": 6, "retries": 10, "seed": 7, "start": "cover"}
+
+    def propose(finished, n, round):
+        rng = np.random.default_rng([7, round])
+        return samplers.sampler("tpe").propose(s, finished, n, rng=rng, design_of=design_of, settings=settings)
+
+    first = propose([], 4, 0)
+    then = propose(_finish(first, [1.0, 2.0, 3.0, 4.0]), 4, 1)  # the set's last two, then TPE
+    assert [p["point"] for p in first + then[:2]] == start
+    assert [p["origin"] for p in first + then] == ["cover start"] * 6 + ["tpe", "tpe"]
+
+
 def test_a_repeated_proposal_falls_back_to_the_nearest_untried_design():
     s, design_of = _space_and_paths()
     wanted = {"sparsity": 0.5, "weight_bits": 6, "reuse_factor": 2}

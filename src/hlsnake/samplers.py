@@ -26,6 +26,8 @@ from .space import Space
 
 MAX_RANDOM_DRAWS = 2000  # random draws for an untried design when the space is too big to list
 LISTABLE = 100_000  # spaces up to this size are listed to find the nearest untried design
+COVER_CANDIDATES = 64  # balanced start-up sets drawn; the most spread-out one is kept
+COVER_STREAM = 7_000_001  # the start-up set's random stream: default_rng([seed, COVER_STREAM]), apart from the rounds'
 
 
 @dataclass(frozen=True)
@@ -55,30 +57,56 @@ def _hyperopt(suggest: Callable, label: str) -> Callable[..., list[dict]]:
         domain = Domain(lambda point: 0.0, space.hyperopt())
         history = _history(space, domain, finished)
         tried = {f.design for f in finished}
+        start = covering_start(space, settings["startup"], settings["seed"]) if label == "tpe" and settings.get("start") == "cover" else []
         out = []
         for _ in range(n):
-            choice = None
-            for attempt in range(settings["retries"] + 1):
-                tid = history.new_trial_ids(1)[0]
-                mode = "random start" if label == "tpe" and len(history.trials) < settings["startup"] else label
-                doc = suggest([tid], domain, history, int(rng.integers(2**31 - 1)), **_options(label, settings))[0]
-                point = space.point({name: values[0] for name, values in doc["misc"]["vals"].items()})
-                path = design_of(point)
-                if path not in tried:
-                    choice = (point, path, mode if attempt == 0 else f"{mode}, retry {attempt}")
-                    break
+            if len(history.trials) < len(start):  # the study's start-up set, in order
+                wanted = start[len(history.trials)]
+                choice = (wanted, "cover start") if design_of(wanted) not in tried else None
+            else:
+                wanted, choice = _suggested(suggest, label, space, domain, history, rng, design_of, tried, settings)
             if choice is None:
-                point = untried_near(space, point, rng, tried, design_of)
+                point = untried_near(space, wanted, rng, tried, design_of)
                 if point is None:
                     break  # every design of the space has been tried
-                choice = (point, design_of(point), f"nearest untried ({label} repeated tried designs)")
-            point, path, origin = choice
+                choice = (point, f"nearest untried ({label} chose a tried design)")
+            point, origin = choice
+            path = design_of(point)
             tried.add(path)
             _insert(history, domain, space.vals(point), {"status": "new"}, pending=True)
             out.append({"point": point, "design": path, "origin": origin})
         return out
 
     return propose
+
+
+def _suggested(suggest, label, space, domain, history, rng, design_of, tried, settings) -> tuple[dict, tuple | None]:
+    """hyperopt's next point, asked again with a new seed while its design was tried
+    (``retries`` times): (the last point, (point, origin) or None if every one was tried)."""
+    mode = "random start" if label == "tpe" and len(history.trials) < settings["startup"] else label
+    for attempt in range(settings["retries"] + 1):
+        tid = history.new_trial_ids(1)[0]
+        doc = suggest([tid], domain, history, int(rng.integers(2**31 - 1)), **_options(label, settings))[0]
+        point = space.point({name: values[0] for name, values in doc["misc"]["vals"].items()})
+        if design_of(point) not in tried:
+            return point, (point, mode if attempt == 0 else f"{mode}, retry {attempt}")
+    return point, None
+
+
+def covering_start(space: Space, n: int, seed: int) -> list[dict]:
+    """``n`` start-up points that cover the space, the same in every round of a study: every
+    variable takes each of its values equally often (±1; a Latin hypercube over discrete
+    values), and of ``COVER_CANDIDATES`` such sets the one whose two nearest points are
+    farthest apart (maximin) is kept, so no two start-up designs are near-duplicates."""
+    rng = np.random.default_rng([seed, COVER_STREAM])
+    best, spread = [], -1.0
+    for _ in range(COVER_CANDIDATES if n > 1 else 1):
+        columns = {label: rng.permutation(np.resize(np.arange(levels), n)) for label, levels in space.levels.items()}
+        points = [space.point({label: int(column[i]) for label, column in columns.items()}) for i in range(n)]
+        nearest = min((space.distance(a, b) for i, a in enumerate(points) for b in points[i + 1 :]), default=0.0)
+        if nearest > spread:
+            best, spread = points, nearest
+    return best
 
 
 def _options(label: str, settings: dict) -> dict:

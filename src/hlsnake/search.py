@@ -37,13 +37,16 @@ def settings(config: dict) -> dict:
     come, so neither a new budget nor another ``--cores`` reruns a finished round.
     """
     search = config["search"]
-    return {
+    chosen = {
         "space": search["space"],
         "score": search["score"],
         "seed": search["seed"] if search["seed"] is not None else config["seed"],
         "startup": search["startup"],
         "retries": search["retries"],
     }
+    if search["start"] != "random":  # named only when not the default: studies made before the key stay valid
+        chosen["start"] = search["start"]
+    return chosen
 
 
 def propose_round(results_files: list, out_path, round: int, config: dict, log=print) -> dict:

@@ -143,6 +143,11 @@ class Space:
         return [(label, knob) for knob in self.knobs for label in knob.labels]
 
     @property
+    def levels(self) -> dict[str, int]:
+        """The number of values of each variable (hyperopt's view: one per label)."""
+        return {label: len(knob.values) for label, knob in self._variables()}
+
+    @property
     def size(self) -> int:
         return math.prod(len(knob.values) for _, knob in self._variables())
 
