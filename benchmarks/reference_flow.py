@@ -1,7 +1,7 @@
 """Baseline vs the reference MetaML flow (scale -> prune -> quantize -> hls under the
 reference tolerances), per model, the way the reference papers report it.
 
-    python3 benchmarks/reference_flow.py                     # digits MLP and CNN
+    python3 benchmarks/reference_flow.py                     # digits MLP, CNN and residual CNN (a model file)
     python3 benchmarks/reference_flow.py --jets data/jets.parquet
     python3 benchmarks/reference_flow.py --seeds 1 2 3         # mean and spread over seeds
 
@@ -34,7 +34,10 @@ MODELS = {
     "digits_mlp": REPO / "config" / "reference_flow.yaml",
     "digits_cnn": REPO / "config" / "digits_cnn.yaml",
     "jets_mlp": REPO / "config" / "jets_mlp.yaml",
+    "digits_residual_cnn": REPO / "config" / "residual_cnn.yaml",
 }
+# models that are a user's file (model.type: keras): the example script that writes it
+MODEL_FILES = {"digits_residual_cnn": REPO / "config" / "examples" / "make_residual_cnn.py"}
 METRICS = ("accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles")
 REFERENCE = "MetaML-Pro (TRETS 2025): up to 92% fewer DSPs and 89% fewer LUTs at preserved accuracy"
 
@@ -55,6 +58,10 @@ def run_model(name: str, config_path: Path, out: Path, cores: int, extra: dict, 
     config.setdefault("designs", {})["flows"] = TIGHT_FLOWS
     for key, value in extra.items():
         config.setdefault(key, {}).update(value)
+    if name in MODEL_FILES:  # written once (nothing generated is committed); pretrained: false re-initialises it per seed
+        config["model"]["path"] = str(out / "models" / f"{name}.h5")
+        if not Path(config["model"]["path"]).is_file():
+            subprocess.run([sys.executable, str(MODEL_FILES[name]), config["model"]["path"]], check=True, cwd=REPO)
     config_file = out / f"{run_name}.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores),
@@ -140,7 +147,7 @@ def markdown_over_seeds(stats: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["digits_mlp", "digits_cnn"], choices=sorted(MODELS))
+    parser.add_argument("--models", nargs="+", default=["digits_mlp", "digits_cnn", "digits_residual_cnn"], choices=sorted(MODELS))
     parser.add_argument("--jets", type=Path, help="local hls4ml_lhc_jets_hlf CSV/Parquet: adds the jets MLP")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--synth-backend", default="estimate")
