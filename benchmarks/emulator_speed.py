@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsnake import kerasenv  # noqa: F401  (first: Keras 2 for QKeras, tfmot and hls4ml)
-from hlsnake import data, hls, models, prune, quantize, training
+from hlsnake import data, evaluation, hls, models, prune, quantize, training
 from hlsnake.emulator import Emulator, compare
 
 HLS = {"backend": "Vitis", "part": "xcu250-figd2104-2L-e", "clock_period": 5, "default_precision": "ap_fixed<16,6>"}
@@ -43,10 +43,10 @@ def time_design(label: str, model, split: data.Split, workdir: Path) -> None:
     emulate_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    hls.compile_model(hls_model)
+    evaluation.compile_csim(hls_model)
     compile_s = time.perf_counter() - start
     start = time.perf_counter()
-    simulated = hls.predict(hls_model, X)
+    simulated = evaluation.csim_predict(hls_model, X)
     predict_s = time.perf_counter() - start
 
     problem = compare(emulator, X, simulated)

@@ -1,7 +1,7 @@
 """Baseline vs the reference MetaML flow (scale -> prune -> quantize -> hls under the
 reference tolerances), per model, the way the reference papers report it.
 
-    python3 benchmarks/reference_flow.py                     # digits MLP and CNN
+    python3 benchmarks/reference_flow.py                     # digits MLP, CNN and residual CNN (a model file)
     python3 benchmarks/reference_flow.py --jets data/jets.parquet
     python3 benchmarks/reference_flow.py --seeds 1 2 3         # mean and spread over seeds
 
@@ -34,7 +34,10 @@ MODELS = {
     "digits_mlp": REPO / "config" / "reference_flow.yaml",
     "digits_cnn": REPO / "config" / "digits_cnn.yaml",
     "jets_mlp": REPO / "config" / "jets_mlp.yaml",
+    "digits_residual_cnn": REPO / "config" / "residual_cnn.yaml",
 }
+# models that are a user's file (model.type: keras): the example script that writes it
+MODEL_FILES = {"digits_residual_cnn": REPO / "config" / "examples" / "make_residual_cnn.py"}
 METRICS = ("accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles")
 REFERENCE = "MetaML-Pro (TRETS 2025): up to 92% fewer DSPs and 89% fewer LUTs at preserved accuracy"
 
@@ -46,15 +49,21 @@ TIGHT_FLOWS = [
 ]
 
 
-def run_model(name: str, config_path: Path, out: Path, cores: int, extra: dict, seed: int | None = None) -> tuple[pd.DataFrame, float]:
+def run_model(
+    name: str, config_path: Path, out: Path, cores: int, extra: dict, seed: int | None = None, tight: bool = True
+) -> tuple[pd.DataFrame, float]:
     config = yaml.safe_load(config_path.read_text())
     if seed is not None:
         config["seed"] = seed
     run_name = name if seed is None else f"{name}_seed{seed}"
     config["results"] = f"results/benchmarks/{run_name}"
-    config.setdefault("designs", {})["flows"] = TIGHT_FLOWS
+    config.setdefault("designs", {})["flows"] = TIGHT_FLOWS if tight else []
     for key, value in extra.items():
         config.setdefault(key, {}).update(value)
+    if name in MODEL_FILES:  # written once (nothing generated is committed); pretrained: false re-initialises it per seed
+        config["model"]["path"] = str(out / "models" / f"{name}.h5")
+        if not Path(config["model"]["path"]).is_file():
+            subprocess.run([sys.executable, str(MODEL_FILES[name]), config["model"]["path"]], check=True, cwd=REPO)
     config_file = out / f"{run_name}.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores),
@@ -140,11 +149,12 @@ def markdown_over_seeds(stats: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["digits_mlp", "digits_cnn"], choices=sorted(MODELS))
+    parser.add_argument("--models", nargs="+", default=["digits_mlp", "digits_cnn", "digits_residual_cnn"], choices=sorted(MODELS))
     parser.add_argument("--jets", type=Path, help="local hls4ml_lhc_jets_hlf CSV/Parquet: adds the jets MLP")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--synth-backend", default="estimate")
     parser.add_argument("--seeds", type=int, nargs="+", help="run every model once per seed (default: the config's seed)")
+    parser.add_argument("--reference-only", action="store_true", help="only the reference tolerances (not the tighter flows)")
     args = parser.parse_args()
     models = list(args.models)
     extra = {"synth": {"backend": args.synth_backend}}
@@ -161,7 +171,7 @@ def main() -> None:
                 continue
             model_extra["dataset"] = {"path": str(args.jets.resolve())}
         for seed in args.seeds or [None]:
-            summary, seconds = run_model(name, MODELS[name], out, args.cores, model_extra, seed)
+            summary, seconds = run_model(name, MODELS[name], out, args.cores, model_extra, seed, tight=not args.reference_only)
             rows.extend({**row, "seed": seed} for row in compare(name, summary, seconds))
     table = pd.DataFrame(rows)
     table.to_csv(out / "reference_flow.csv", index=False)

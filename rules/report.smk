@@ -1,3 +1,7 @@
+localrules:
+    front,
+
+
 checkpoint front:
     """The designs on the front of the summary whose accuracy the emulator computed."""
     input:

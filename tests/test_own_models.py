@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import HLS_REPORTS, HLS_REPORTS_MORE, JET_MODELS, REPO, require_fixtures
-from hlsnake import data, graph, hls, kerasenv, modelfile, models, prune, quantize, scale
+from hlsnake import data, evaluation, graph, hls, kerasenv, modelfile, models, prune, quantize, scale
 
 import selflabel
 from hlsnake.failures import DesignFailed
@@ -76,9 +76,11 @@ def _cost(hls_model) -> str:
     return f"DSP {cost['DSP']} LUT {cost['LUT']} (estimate)"
 
 
-def through_every_task(model, split, workdir, io_type: str, factor=0.75, sparsity=0.5, bits=8, scale_cfg=SCALE) -> dict:
+def through_every_task(model, split, workdir, io_type: str, factor=0.75, sparsity=0.5, bits=8, scale_cfg=SCALE, csim=False) -> dict:
     """scale -> prune -> quantize -> hls on ``model``; checks each step's invariants and
-    returns the accuracies (test split) after each, and the cost estimates."""
+    returns the accuracies (test split) after each, and the cost estimates. The hls design is
+    scored as the workflow scores it (the emulator, or the C simulation where the emulator
+    does not cover it); with ``csim`` the C simulation also checks the emulator."""
     start = time.time()
     row = {"layers": " ".join(type(layer).__name__ for layer in model.layers if graph.role(layer) != graph.INPUT)}
     row["baseline"] = accuracy(model, split, "test")
@@ -104,9 +106,12 @@ def through_every_task(model, split, workdir, io_type: str, factor=0.75, sparsit
     row["qkeras"] = accuracy(qmodel, split, "test")
 
     hls_model, notes = hls.convert(qmodel, str(workdir / "prj"), HLS, {"reuse_factor": 1, "strategy": "latency", "io_type": io_type})
-    hls.compile_model(hls_model)
-    scores = hls.score(hls_model, qmodel, split)
-    row.update(hls=scores["accuracy"], hls_vs_qkeras=scores["agreement"], cost=_cost(hls_model), seconds=round(time.time() - start))
+    scores = hls.score(evaluation.bit_accurate(hls_model), qmodel, split)
+    if csim:
+        checked, _ = evaluation.check_against_csim(hls_model, [split.xy("test", qmodel.input_shape[1:])[0]])
+        assert checked["checked"], checked
+    row.update(hls=scores["accuracy"], hls_vs_qkeras=scores["agreement"], evaluator=scores["evaluator"], cost=_cost(hls_model),
+               seconds=round(time.time() - start))
     print(f"\n{row}")
     assert scores["keras_accuracy"] == pytest.approx(row["qkeras"])
     assert scores["agreement"] >= 0.95  # the bit-accurate model computes what QKeras computes
@@ -166,7 +171,7 @@ def test_residual_cnn_example_trains_on_digits_and_hls_matches_qkeras(tmp_path):
     kerasenv.seed_everything(0)
     fit(model, split, {**SCALE, "epochs": 20}, log=_quiet)
     assert accuracy(model, split, "test") >= 0.9
-    row = through_every_task(model, split, tmp_path, "io_parallel", scale_cfg={**SCALE, "epochs": 20})
+    row = through_every_task(model, split, tmp_path, "io_parallel", scale_cfg={**SCALE, "epochs": 20}, csim=True)
     assert row["qkeras"] >= 0.85
     assert abs(row["hls"] - row["qkeras"]) <= 0.02
 
@@ -202,7 +207,7 @@ def test_every_layer_kind_through_every_task(tmp_path):
     fit(model, selflabel.split_labelled_by(teacher, X, tmp_path / "teacher.npz"), {**SCALE, "epochs": 15, "learning_rate": 0.01}, log=_quiet)
     split = selflabel.split_labelled_by(model, X, tmp_path / "split.npz")
     assert np.count_nonzero(np.bincount(split.arrays["y_train"], minlength=5)) >= 3
-    row = through_every_task(model, split, tmp_path, "io_stream", factor=0.5, scale_cfg={**SCALE, "epochs": 10})
+    row = through_every_task(model, split, tmp_path, "io_stream", factor=0.5, scale_cfg={**SCALE, "epochs": 10}, csim=True)
     # the scaled Reshape target follows its group (c1 and sep1, joined by the Add)
     assert graph.width_groups(model)[1] == {"c1": ["to2d"]}
     # hls4ml 1.3's io_parallel headers for 1D and 2D depthwise convolutions clash: a clear design failure

@@ -51,7 +51,9 @@ def reports(reference_run, tmp_path_factory):
 def test_progress_shows_steps_and_a_line_per_design(reference_run):
     log = (reference_run / "run.log").read_text()
     steps = re.findall(r"^(\d+) of (\d+) steps \(\d+%\) done$", log, flags=re.M)
-    assert steps and steps[-1][0] == steps[-1][1] == "11"  # Snakemake's own progress, to the last job
+    checks = len(json.loads((reference_run / "results/digits/mlp/front.json").read_text())["hls"])
+    # Snakemake's own progress, to the last job: 11 jobs, the front's list and its C simulations
+    assert steps and steps[-1][0] == steps[-1][1] == str(12 + checks)
     for label in DESIGNS:
         design = "results/digits/mlp/train/" + label.replace(" ", "/") + "/hls_rf1_latency_parallel/synth_estimate"
         line = rf"^design {design}: accuracy 0\.\d+, DSP \d+, LUT \d+, FF \d+, latency \d+ cycles \[estimate"

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO
 from test_tasks import FIT, HLS, TUNE, problem  # noqa: F401  (the fixture, trained once for this module)
-from hlsnake import candidates, failures, hls, kerasenv, prune, quantize, scale
+from hlsnake import candidates, evaluation, failures, hls, kerasenv, prune, quantize, scale
 
 # Adam with a NaN step size turns the weights and the loss into NaN in the first batch (a
 # merely huge step does not always: QKeras clips the weights it quantises)
@@ -44,10 +44,11 @@ def diverge_on_call(module, call: int, monkeypatch):
 
 
 def break_compile_on_call(call: int, monkeypatch):
-    """Make the ``call``-th hls4ml build really fail: its C++ gets an #error before g++ runs."""
-    real, calls = hls.compile_model, []
+    """Make the ``call``-th hls4ml build really fail: its C++ gets an #error before g++ runs
+    (the candidates are then simulated in C: ``CSIM``)."""
+    real, calls = evaluation.compile_csim, []
 
-    def compile_model(hls_model):
+    def compile_csim(hls_model):
         calls.append(hls_model)
         if len(calls) == call:
             write = hls_model.write
@@ -58,10 +59,13 @@ def break_compile_on_call(call: int, monkeypatch):
                 cpp.write_text(cpp.read_text() + "\n#error this candidate does not compile\n")
 
             hls_model.write = write_broken
-        real(hls_model)
+        return real(hls_model)
 
-    monkeypatch.setattr(hls, "compile_model", compile_model)
+    monkeypatch.setattr(evaluation, "compile_csim", compile_csim)
     return calls
+
+
+CSIM = {**HLS, "evaluate": "csim"}  # candidates compiled and simulated in C, so that a build can fail
 
 
 def _rejected_with_reason(row, reason: str) -> None:
@@ -117,7 +121,7 @@ def test_auto_quantize_logs_a_failed_build_and_goes_on(problem, tmp_path, monkey
     break_compile_on_call(2, monkeypatch)  # the second candidate (4 bits): g++ fails on it
     cfg = {**TUNE, "min_bits": 3, "max_bits": 6, "per_layer": False}
     kerasenv.seed_everything(3)
-    qmodel, wbits, abits, precisions, record = quantize.auto_quantize(model, split, 0.04, cfg, HLS, tmp_path, log=_quiet)
+    qmodel, wbits, abits, precisions, record = quantize.auto_quantize(model, split, 0.04, cfg, CSIM, tmp_path, log=_quiet)
     frame = record.frame()
     assert frame["weight_bits"][1] == "4-4"
     _rejected_with_reason(frame.iloc[1], "Exception: Failed to compile project")
@@ -144,7 +148,7 @@ def test_auto_precision_logs_a_failed_build_and_goes_on(problem, tmp_path, monke
     monkeypatch.setattr(hls, "data_tensors", only_input)
     break_compile_on_call(3, monkeypatch)  # the baseline, the widest candidate, then the first narrower one
     knobs = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
-    chosen, record = hls.auto_precision(model, split, HLS, knobs, 0.01, tmp_path, log=_quiet)
+    chosen, record = hls.auto_precision(model, split, CSIM, knobs, 0.01, tmp_path, log=_quiet)
     frame = record.frame()
     _rejected_with_reason(frame.iloc[1], "Exception: Failed to compile project")
     assert frame["accepted"][0] and frame["accepted"].sum() >= 1

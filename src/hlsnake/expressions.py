@@ -12,7 +12,7 @@ import ast
 import math
 import operator
 
-METRICS = ("accuracy", "keras_accuracy", "DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
+from .vocabulary import EXPRESSION_NAMES as METRICS
 
 
 def _divide(a: float, b: float) -> float:

@@ -28,6 +28,10 @@ def csynth(hls_dir, out_path, backend: str, hls_cfg: dict, synth_cfg: dict, data
     result["seconds"] = time.time() - start
     result["provenance"] = provenance({"hls": hls_cfg, "synth": synth_cfg})
     write_json(out_path, result)
+    log(
+        f"csynth ({result['source']}): {out_path}: DSP {result['DSP']}, LUT {result['LUT']}, "
+        f"latency {result['latency_cycles']} cycles"
+    )
     accuracy = read_metrics(hls_dir).get("accuracy") if (hls_dir / METRICS_FILE).is_file() else None
     announce(  # the design is finished: its one line on the terminal
         f"design {out_path.parent}: accuracy {accuracy if accuracy is None else round(accuracy, 4)}, "

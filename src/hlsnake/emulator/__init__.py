@@ -11,8 +11,9 @@ the graph walk and the comparison with the C simulation.
 
 Reported unsupported (the caller falls back to the C simulation): types wider than 62 bits (e.g.
 chains of 'auto' accumulators without an activation between them), binary/ternary/exponent
-types, softmax other than 'stable' and 'latency' or over an inner axis, activations without a
-handler (ELU, SELU, softplus, hard sigmoid/tanh, ...), UpSampling/Resize, Cropping, Dot, and the
+types, softmax other than 'stable' and 'latency' or over an inner axis, activations other than
+linear, ReLU, LeakyReLU, sigmoid and tanh (e.g. ELU, PReLU, softsign, hard sigmoid), Transpose,
+UpSampling/Resize, Cropping, Dot, and the
 places where hls4ml 1.3's own C++ does not compute the layer: the io_parallel depthwise conv under
 Resource (an assertion aborts), io_parallel conv_*d_resource_cl with a reuse factor above the
 kernel's inputs (it reads past its buffer), a ``DenseResource_rf_gt_nin`` kernel (no such class:

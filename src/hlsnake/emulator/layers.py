@@ -202,17 +202,6 @@ class CloneHandler(Handler):
         return [x.to(self.result) for _ in self.outputs]
 
 
-@handles("Transpose")
-class TransposeHandler(Handler):
-    def __init__(self, layer, io_type):
-        super().__init__(layer, io_type)
-        self.perm = [int(p) for p in layer.get_attr("perm")]
-
-    def __call__(self, x: Fx) -> Fx:
-        codes = x.codes.reshape(-1, *self.in_shapes[0]).transpose(0, *[p + 1 for p in self.perm])
-        return Fx(codes.reshape(len(codes), -1), x.type).to(self.result)
-
-
 # -- multiply-accumulate layers: Dense, Conv1D/2D, pointwise and depthwise convolutions ------------------
 
 class Accumulator:
@@ -370,7 +359,7 @@ class DepthwiseConvHandler(MacHandler):
         return Fx(self.accumulate(patches.reshape(n * len(self.index), -1, self.n_chan)).reshape(n, -1), self.result)
 
 
-@handles("BatchNormalization", "ApplyAlpha")
+@handles("BatchNormalization")
 class BatchNormHandler(Handler):
     """``normalize``: res = res_T(x * scale + bias), scale and bias per channel (or per element)."""
 
@@ -433,13 +422,8 @@ def _sigmoid(x):
     return (1.0 / (np.float32(1) + libm_float("expf", -x)).astype(np.float64)).astype(np.float32)
 
 
-def _softsign(x):
-    """``x / (std::abs(x) + 1.)``: in double."""
-    return (x.astype(np.float64) / (np.abs(x.astype(np.float64)) + 1.0)).astype(np.float32)
-
-
-TABLE_FUNCTIONS = {"sigmoid": _sigmoid, "tanh": lambda x: libm_float("tanhf", x), "softsign": _softsign}
-TABLE_SPAN = {"sigmoid": 16, "tanh": 8, "softsign": 16}  # index = int(x * size / span) + size / 2
+TABLE_FUNCTIONS = {"sigmoid": _sigmoid, "tanh": lambda x: libm_float("tanhf", x)}
+TABLE_SPAN = {"sigmoid": 16, "tanh": 8}  # index = int(x * size / span) + size / 2
 
 
 @lru_cache(maxsize=None)
@@ -447,9 +431,9 @@ def lookup_table(name: str, size: int, table_t: FixedType) -> np.ndarray:
     return from_double(TABLE_FUNCTIONS[name](_table_input(name, size)).astype(np.float64), table_t)
 
 
-@handles("Activation:sigmoid", "Activation:tanh", "Activation:softsign")
+@handles("Activation:sigmoid", "Activation:tanh")
 class TableActivationHandler(Handler):
-    """sigmoid / tanh / softsign: a table computed at start-up with the C library's float functions,
+    """sigmoid / tanh: a table computed at start-up with the C library's float functions,
     indexed by ``int(x * table_size / span) + table_size / 2`` (truncating, clamped)."""
 
     elementwise = True
@@ -472,16 +456,14 @@ class TableActivationHandler(Handler):
         return Fx(convert(self.table[index], self.table_t.frac, self.result), self.result)
 
 
-@handles("ParametrizedActivation:leaky_relu", "ParametrizedActivation:thresholded_relu")
-class ParametrizedActivationHandler(Handler):
-    """leaky_relu: x > 0 ? x : alpha * x; thresholded_relu: x > theta ? x : 0. The parameter is a
-    literal in the call, converted to param_t."""
+@handles("ParametrizedActivation:leaky_relu")
+class LeakyReluHandler(Handler):
+    """leaky_relu: x > 0 ? x : alpha * x, alpha a literal in the call converted to param_t."""
 
     elementwise = True
 
     def __init__(self, layer, io_type):
         super().__init__(layer, io_type)
-        self.function = cpp_function(layer)
         self.param_t = named_type(layer, "param_t")
         if self.param_t.frac < 0:
             raise EmulationUnsupported(f"layer {layer.name}: param_t {self.param_t} has negative fractional bits")
@@ -489,28 +471,8 @@ class ParametrizedActivationHandler(Handler):
 
     def __call__(self, x: Fx) -> Fx:
         pf = self.param_t.frac
-        if self.function == "leaky_relu":
-            exact = np.where(x.codes > 0, x.codes << pf, x.codes * self.param)
-            return Fx(convert(exact, x.type.frac + pf, self.result), self.result)
-        f = max(x.type.frac, pf)  # compare x with theta exactly on a common grid
-        above = (x.codes << (f - x.type.frac)) > (self.param << (f - pf))
-        return Fx(convert(np.where(above, x.codes, 0), x.type.frac, self.result), self.result)
-
-
-@handles("PReLU")
-class PReluHandler(Handler):
-    elementwise = True
-
-    def __init__(self, layer, io_type):
-        super().__init__(layer, io_type)
-        alpha, self.param_t = weights(layer, "param")
-        self.alpha = alpha.ravel()
-        if self.param_t.frac < 0:
-            raise EmulationUnsupported(f"layer {self.name}: param_t {self.param_t} has negative fractional bits")
-
-    def __call__(self, x: Fx) -> Fx:
-        exact = np.where(x.codes > 0, x.codes << self.param_t.frac, x.codes * self.alpha[: x.codes.shape[1]])
-        return Fx(convert(exact, x.type.frac + self.param_t.frac, self.result), self.result)
+        exact = np.where(x.codes > 0, x.codes << pf, x.codes * self.param)
+        return Fx(convert(exact, x.type.frac + pf, self.result), self.result)
 
 
 def reduce_tree(values: list, op):

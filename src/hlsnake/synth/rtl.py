@@ -227,7 +227,7 @@ def trace_model(model, port: PortType):
 
 
 @dataclass(frozen=True)
-class Design:
+class TracedDesign:
     comb: object  # da4ml CombLogic: the whole network, run by da4ml's bit-exact interpreter
     pipeline: object  # da4ml Pipeline: the same logic cut into register stages
     port: PortType
@@ -242,7 +242,7 @@ class Design:
         return self.comb.predict(np.asarray(Xq, dtype=np.float64).reshape(len(Xq), -1), n_threads=1)
 
 
-def build(model, port: PortType, clock_ns: float, adder_delay_ns: float) -> Design:
+def build(model, port: PortType, clock_ns: float, adder_delay_ns: float) -> TracedDesign:
     """Trace ``model`` and pipeline it with as many adder levels per stage as fit in a clock
     period (da4ml counts delay in adder levels; ``adder_delay_ns`` converts)."""
     from da4ml.trace import comb_trace, to_pipeline
@@ -254,7 +254,7 @@ def build(model, port: PortType, clock_ns: float, adder_delay_ns: float) -> Desi
         )
     inputs, logits = trace_model(model, port)
     comb = comb_trace(inputs, logits)
-    return Design(comb, to_pipeline(comb, levels, verbose=False), port, float(clock_ns))
+    return TracedDesign(comb, to_pipeline(comb, levels, verbose=False), port, float(clock_ns))
 
 
 # -- bit-exactness against QKeras -------------------------------------------------------
@@ -270,7 +270,7 @@ def qkeras_logits(model, X: np.ndarray) -> np.ndarray:
     return model.predict(X, batch_size=1024, verbose=0).reshape(len(X), -1)
 
 
-def compare(design: Design, model, X: np.ndarray, y: np.ndarray, min_agreement: float) -> dict:
+def compare(design: TracedDesign, model, X: np.ndarray, y: np.ndarray, min_agreement: float) -> dict:
     """da4ml's simulation of the traced design against QKeras on the same quantised inputs.
 
     Both see the inputs as the input port holds them; the logits are compared. The design
@@ -301,7 +301,7 @@ def compare(design: Design, model, X: np.ndarray, y: np.ndarray, min_agreement: 
 # -- Verilog, and its check with Icarus Verilog ----------------------------------------
 
 
-def write_verilog(design: Design, out_dir: Path, part: str) -> Path:
+def write_verilog(design: TracedDesign, out_dir: Path, part: str) -> Path:
     """The pipelined Verilog project (``rtl/src``); returns the ``rtl`` directory."""
     from da4ml.codegen import RTLModel
 
@@ -348,7 +348,7 @@ def _port_layout(qints) -> tuple[int, int, int]:
     return int(k) + int(i) + int(f), int(f), int(k)
 
 
-def simulate_verilog(design: Design, rtl_dir: Path, Xq: np.ndarray, timeout: float) -> dict:
+def simulate_verilog(design: TracedDesign, rtl_dir: Path, Xq: np.ndarray, timeout: float) -> dict:
     """Run the generated Verilog with Icarus Verilog on ``Xq`` (one vector per clock) and
     compare every output with da4ml's simulation; raise :class:`NotBitExact` on a mismatch."""
     if not (shutil.which("iverilog") and shutil.which("vvp")):
@@ -391,7 +391,7 @@ def simulate_verilog(design: Design, rtl_dir: Path, Xq: np.ndarray, timeout: flo
 # -- the steps both backends share, and the da4ml backend ------------------------------
 
 
-def trace_job(job: SynthJob) -> tuple[Design, dict, np.ndarray]:
+def trace_job(job: SynthJob) -> tuple[TracedDesign, dict, np.ndarray]:
     """Load the design's QKeras model, trace it, and check it against QKeras on the test
     split. Returns the design, the check (with its timing), and the test inputs as the
     input port holds them."""
@@ -410,7 +410,7 @@ def trace_job(job: SynthJob) -> tuple[Design, dict, np.ndarray]:
     return design, check, port.quantise(X)
 
 
-def record(design: Design, source: str, resources: dict, **extra) -> dict:
+def record(design: TracedDesign, source: str, resources: dict, **extra) -> dict:
     """A resources record with the fields of ``synth/estimate.py``'s, plus ``extra``."""
     return {
         "source": source,
@@ -425,7 +425,7 @@ def record(design: Design, source: str, resources: dict, **extra) -> dict:
     }
 
 
-def da4ml_cost(design: Design) -> dict:
+def da4ml_cost(design: TracedDesign) -> dict:
     """da4ml's cost model: LUTs from the adder bits, FFs from the pipeline registers."""
     return {"LUT": int(round(design.pipeline.cost)), "FF": int(design.pipeline.reg_bits)}
 
