@@ -309,7 +309,8 @@ def main() -> None:
     if args.replay:
         for study in curves:
             for seed in args.seeds:
-                curves[study].append(study_curve(replay(config, grid_trials, study, seed), costs, {r: 0.0 for r in range(10**4)}, args.cores))
+                answers = hlsnake_trials.read_results([study_dir(workdir, config, "grid") / "round0" / "results.csv"])
+                curves[study].append(study_curve(replay(config, answers, study, seed), costs, {r: 0.0 for r in range(10**4)}, args.cores))
         grid_curve = study_curve(grid_trials, costs, {0: 0.0}, args.cores)
     else:
         grid_run = run_study(workdir, config, "grid", 0, args.cores)
