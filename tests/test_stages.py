@@ -1,11 +1,15 @@
 """Each stage with the real library, on digits with a tiny MLP."""
 
+import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from hlsnake import stages
+from hlsnake import evaluation, failures, stages
+from hlsnake.artifacts import CSIM_CHECK_FILE
+from hlsnake.emulator import Emulator
 
 FIT = {"epochs": 20, "batch_size": 64, "learning_rate": 0.005, "patience": 4, "recovery_epochs": 2}
 TUNE = {"epochs": 5, "batch_size": 64, "learning_rate": 0.002, "patience": 3, "recovery_epochs": 2}
@@ -69,6 +73,37 @@ def test_float_baseline_through_hls(trained):
     assert abs(metrics["accuracy"] - train_metrics["accuracy"]) <= 0.02
     result = stages.csynth(hls_dir, hls_dir / "synth_estimate/resources.json", "estimate", HLS, {"backend": "estimate"}, data_path)
     assert result["source"] == "estimate" and result["DSP"] > 0 and result["LUT"] > 0
+
+
+class OneLsbHigh(Emulator):
+    """A deliberately wrong emulation: every output one step of its type too high."""
+
+    def run(self, X):
+        tensors = super().run(X)
+        for name in self.outputs:
+            tensors[name] = dataclasses.replace(tensors[name], codes=tensors[name].codes + 1)
+        return tensors
+
+
+def test_a_wrong_emulation_fails_the_design_at_its_csim_check(trained, monkeypatch):
+    """The C simulation of a front design agrees with the emulator; with a wrong emulator the
+    same check fails the design, with the first difference in its recorded reason."""
+    data_path, train_dir, _ = trained
+    hls_dir = train_dir / "hls_rf2_latency_parallel"
+    knobs = {"reuse_factor": 2, "strategy": "latency", "io_type": "io_parallel"}
+    assert stages.hls_convert(data_path, train_dir, hls_dir, HLS, knobs)["evaluator"] == evaluation.EMULATOR
+    job = SimpleNamespace(input=[str(data_path), str(train_dir / "model.h5"), str(hls_dir / "metrics.json")],
+                          output=[str(hls_dir / CSIM_CHECK_FILE)])  # fmt: skip
+
+    def check():
+        return failures.run_stage(job, stages.csim_check, data_path, train_dir, hls_dir, HLS, knobs, job.output[0])
+
+    assert check()["checked"] is True
+    monkeypatch.setattr(evaluation, "Emulator", OneLsbHigh)
+    assert check() is None
+    record = json.loads((hls_dir / CSIM_CHECK_FILE).read_text())
+    assert record["status"] == "failed" and record["reason"].startswith("EvaluationMismatch: the C simulation and the emulator disagree")
+    assert "output" in record["reason"]
 
 
 def test_cnn_on_digits_images_through_io_stream(trained):
