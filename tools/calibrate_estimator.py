@@ -46,7 +46,7 @@ FAMILY_SPECIFIC = {
     "mult_min_digits", "dsp_min_input_bits", "dsp_min_const_bits",
     "lut_adder_bit",
     "layer_register_cycles", "top_cycles", "stream_layer_cycles", "stream_conv_ii", "stream_resource_ii",
-    "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_output_bit", "ff_io_bit", "ff_shared_product_bit",
+    "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_dsp_stage_7series_bit", "ff_output_bit", "ff_shared_product_bit",
     # Vivado HLS splits a stream of channels into a FIFO per channel, Vitis HLS keeps one wide FIFO
     "lut_fifo_bram", "lut_fifo_srl_bit", "ff_fifo_bram", "ff_fifo_srl", "ff_fifo_srl_bit",
 }  # fmt: skip
@@ -71,8 +71,8 @@ PRIORS = {
     "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0, "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0,
     "lut_process": 200.0, "lut_resource_layer": 1500.0,
     # FFs: one per bit held; FIFO control ~5 (shift register) to ~40 (BRAM) flip-flops
-    "ff_pipeline_bit": 1.0, "ff_dsp_stage_bit": 0.1, "ff_output_bit": 1.0,
-    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
+    "ff_pipeline_bit": 1.0, "ff_dsp_stage_bit": 0.1, "ff_dsp_stage_7series_bit": 1.0, "ff_output_bit": 1.0,
+    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0,
     "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_stage_bit": 0.75, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
     "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0,
     "ff_resource_layer": 1000.0,
@@ -80,8 +80,9 @@ PRIORS = {
     "bram_rom": 1.0, "bram_table": 1.0, "bram_fifo": 1.0,
 }  # fmt: skip
 LINEAR = ("LUT", "FF")  # fitted; BRAM_18K is counted
-# Costs that are what the logic is, not fitted: an adder on a carry chain takes one LUT per bit
-PHYSICAL: dict = {}
+# Costs that are what the logic is, not fitted: the top function registers each bit of the
+# network's input once
+PHYSICAL = {"ff_io_bit": 1.0}
 
 # mult_min_digits stays 3: a constant of two CSD digits is one adder, which no tool puts on a DSP
 BINDING_GRID = {"mult_min_digits": (3,), "dsp_min_input_bits": range(4, 20), "dsp_min_const_bits": range(2, 19)}

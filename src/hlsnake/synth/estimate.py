@@ -201,6 +201,7 @@ class Context:
     c: dict  # the tool family's coefficients
     mul_impl: str
     stream: bool
+    device: str = "ultrascale_plus"  # the part's class (device_class)
 
 
 _fixed = functools.lru_cache(maxsize=None)(Fixed.parse)  # the same few types, parsed very often
@@ -333,16 +334,15 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     # live partial sums halve at each level)
     n_out = max(1, _n_out(layer, values))
     fabric_digits = int(constants.digits[fabric].max()) if fabric.any() else 0
-    if on_dsp.any():  # a register after the products: the DSPs' own (ff_dsp_stage_bit), flip-flops for those made in LUTs
+    if on_dsp.any():  # a register after the products: flip-flops for those made in LUTs, and the DSPs' own (DSP_STAGE)
         dsp_bits = float(on_dsp.sum()) * (x.width + int(constants.bits[on_dsp].max()))
-        cost.chain.append(Op("dsp", 1, {"ff_dsp_stage_bit": dsp_bits, "ff_pipeline_bit": float(n_nz - on_dsp.sum()) * sum_bits}))
+        cost.chain.append(Op("dsp", 1, {DSP_STAGE[ctx.device]: dsp_bits, "ff_pipeline_bit": float(n_nz - on_dsp.sum()) * sum_bits}))
     elif fabric_digits and x.width > 2:  # shift-and-add (a 1-2 bit input only selects the constant)
         cost.chain.append(Op.holding("add", math.ceil(math.log2(fabric_digits)), n_nz * sum_bits))
     per_output = max(1, constants.per_output) + 1
     for level in range(levels):
         per_output = math.ceil(per_output / 2)
         cost.chain.append(Op.holding("add", 1, n_out * per_output * sum_bits))
-    cost.add("FF", "ff_dsp", dsp_products)
 
 
 def _convolution_shape(layer: dict, ctx: Context, cost: LayerCost) -> None:
@@ -382,10 +382,10 @@ def _activation_op(layer: dict, ctx: Context, cost: LayerCost, n: int) -> None:
         cost.add("BRAM_18K", "bram_table", math.ceil(n / 2) * bram_18k(table, 18))
         cost.add("LUT", "lut_table_index_bit", n * bits)
         cost.wait("table_cycles")
-        cost.chain.append(Op.holding("add", 1, n * _bits(layer, "result")))
+        cost.chain.append(Op.holding("add", 1, n * (bits + _bits(layer, "result"))))
     else:  # relu and the like: a comparison and a multiplexer per element
         cost.add("LUT", "lut_activation_bit", n * bits)
-        cost.chain.append(Op.holding("act", 1, n * _bits(layer, "result")))
+        cost.chain.append(Op.holding("act", 1, n * (bits + _bits(layer, "result"))))  # a register inside holds input and result
     rounds, saturates = _quantises(layer)
     cost.add("LUT", "lut_round_bit", n * _bits(layer, "result") if rounds else 0)  # an adder
     cost.add("LUT", "lut_saturate_bit", n * bits if saturates else 0)  # a comparison
@@ -505,6 +505,11 @@ def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
 
 # registers the scheduler does not count as flip-flops: a DSP's own pipeline registers
 _FREE_REGISTERS = ("ff_dsp_stage_bit",)
+# The registers after a multiplication on DSPs, per part class: inside the DSP48E2 of
+# UltraScale(+) parts (not flip-flops); the reports of 7-series parts count them as
+# flip-flops of the full product (e.g. 53 products x 32 bits: 1605 FFs for a 16-64 Dense
+# on a Virtex-7, 2 cycles)
+DSP_STAGE = {"7series": "ff_dsp_stage_7series_bit", "ultrascale": "ff_dsp_stage_bit", "ultrascale_plus": "ff_dsp_stage_bit"}
 
 
 def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) -> dict:
@@ -661,7 +666,7 @@ class Design:
         of the multiplications (``mult_min_digits``, ``dsp_min_*``): cached per binding."""
         binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_const_bits"])
         if binding not in self._layer_costs:
-            ctx = Context(c, self.mul_impl, self.stream)
+            ctx = Context(c, self.mul_impl, self.stream, self.device)
             self._layer_costs[binding] = [
                 self._layer_cost(l, ctx) if self._binds(l) else self._unbound_cost(l, ctx)
                 for l in self.layers if not _free(l, self.stream)
