@@ -11,18 +11,27 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
   a 26x17-bit product: wider ones take several (a 32-bit input x a 17-bit constant: 2).
   A reuse factor R caps the true multiplications at hls4ml's ``multiplier_limit``. The
   Resource strategy with R > 1 keeps the weights in a ROM (BRAM when R >= 8) and uses
-  ceil(n/R) general multipliers.
+  ceil(n/R) general multipliers, with the multiplexers of hls4ml's loop structure (R <= n_in,
+  R a multiple of n_in, other R). ``config_op mul -impl fabric`` makes every true
+  multiplication a LUT multiplier core as wide as its operands. In a pruned io_parallel
+  network, an output whose weights are all zero is a constant: the activation of it costs
+  nothing.
 * **Latency from the schedule.** Each layer is a chain of operations with a delay
   (the multiplier: DSP or fabric; ceil(log2 n) adder levels of the non-zero products of
   an output; an activation; table lookups): the tool packs the chain into clock cycles of
   (clock - uncertainty), and puts registers between layers. Delays are in ns on an
   UltraScale+ part, scaled for 7-series and UltraScale parts. io_stream designs are
   dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill.
-* **Registers.** The flip-flops are the pipeline registers of that same schedule: at
-  each cycle boundary, the bits alive there (the partial sums at that adder level, a
-  layer's outputs); plus line buffers and FIFOs of io_stream designs.
-* **LUTs, BRAM**: adders as wide as the sums, LUT multipliers, activation and pooling logic
-  per element and bit, window selection, FIFOs (BRAM when deep), weight ROMs, tables.
+* **Registers.** The flip-flops are the pipeline registers of that same schedule: its
+  cycle boundaries placed where they hold the fewest bits (a scheduler that minimises
+  registers), each holding the bits alive there (the products made in LUTs, the partial
+  sums at that adder level); a product on a DSP is registered inside the DSP (no
+  flip-flops; 7-series reports count them); a softmax registers its values at every
+  cycle; a pipelined layer registers its output; the top function its input. Plus line
+  buffers and FIFOs of io_stream designs.
+* **LUTs, BRAM**: adders as wide as the sums (per tool family), LUT multipliers,
+  activation and pooling logic per element and bit (rounding and saturation only where a
+  conversion drops bits), window selection, FIFOs (BRAM when deep), weight ROMs, tables.
 
 The coefficients are fitted per tool family (Vivado HLS <= 2020.1, Vitis HLS >= 2020.2)
 on real reports by ``tools/calibrate_estimator.py``, which also measures the error of
@@ -46,7 +55,7 @@ from ..artifacts import load_description
 from ..fixed import Fixed
 from .base import Backend, SynthJob, register
 
-VERSION = "0.3"
+VERSION = "0.4"
 
 CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
 _CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
@@ -431,7 +440,7 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = 
             if klass.startswith("GlobalPooling"):
                 cost.items = int(layer.get("n_in", 1))
             cost.fill_items = (int(layer.get("pool_height", 1)) - 1) * in_width + int(layer.get("pool_width", 1))
-    elif klass in ("Activation", "ParametrizedActivation", "PReLU", "LeakyReLU", "ThresholdedReLU"):
+    elif klass in ACTIVATIONS:
         _activation_op(layer, ctx, cost, n)
         if ctx.stream:
             cost.items = _stream_pixels(shape)
@@ -442,6 +451,7 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = 
 
 
 FREE = ("Input", "InputLayer", "Reshape", "Transpose", "Flatten", "Dropout")
+ACTIVATIONS = ("Activation", "ParametrizedActivation", "PReLU", "LeakyReLU", "ThresholdedReLU")
 
 
 def _free(layer: dict, stream: bool) -> bool:
@@ -457,34 +467,27 @@ def _free(layer: dict, stream: bool) -> bool:
 # -- the design ----------------------------------------------------------------------------------
 
 
-def _fold_constants(layers: list[dict], weights: dict) -> tuple[dict, dict]:
+def _constant_outputs(layers: list[dict], weights: dict) -> dict:
     """Pruned networks (io_parallel): an output of a Dense layer whose weights are all zero
-    is its bias, a constant, and so is an activation of it; the tools fold a constant into
-    the next layer's bias (its products cost nothing). Follows a chain of layers whose
-    sizes match (a Sequential network); returns the weights with the products of constant
-    inputs removed, and the live elements of each activation that has constant ones."""
-    folded, live, constant = dict(weights), {}, None  # constant: which elements of the last output are constants
+    is its bias, a constant, and the tools remove the activation of it (the iris MLP
+    pruned to 75%: 1652 LUTs for the ReLU of 128 outputs, 3584 unpruned). They do not
+    fold it further (the next Dense keeps its multiplications: 17 DSPs, as unpruned rows
+    would give). Returns the live elements of each such activation (a chain of layers
+    whose sizes match: a Sequential network)."""
+    live, constant = {}, None  # constant: which elements of the last Dense output are constants
     for layer in layers:
         if _free(layer, False):
             continue
         size = int(np.prod(layer["output_shape"]))
-        if layer["class"] == "Dense" and layer["name"] in weights:
-            values = np.asarray(weights[layer["name"]], dtype=np.float64)
-            grid = values.reshape(-1, size) if values.size % size == 0 else None
-            if grid is None:
-                constant = None
-                continue
-            if constant is not None and constant.size == grid.shape[0] and constant.any():
-                grid = np.where(constant[:, None], 0.0, grid)
-                folded[layer["name"]] = grid.reshape(values.shape)
-            constant = ~grid.any(axis=0)
-        elif layer["class"] in ("Activation", "ParametrizedActivation", "LeakyReLU", "ThresholdedReLU", "PReLU") \
-                and constant is not None and constant.size == size:  # fmt: skip
-            if constant.any():
-                live[layer["name"]] = int(size - constant.sum())
+        values = np.asarray(weights.get(layer["name"], []))
+        if layer["class"] == "Dense" and values.size and values.size % size == 0:
+            constant = ~values.reshape(-1, size).any(axis=0)
+        elif layer["class"] in ACTIVATIONS and constant is not None and constant.size == size and constant.any():
+            live[layer["name"]] = int(size - constant.sum())
+            constant = None
         else:
             constant = None
-    return folded, live
+    return live
 
 
 def _merged(*terms: dict) -> dict:
@@ -499,7 +502,7 @@ def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
     """The cycles of a chain packed greedily into clock periods (the fewest a scheduler can
     reach), and the bits held in registers at its cycle boundaries, per FF term, where
     they hold the fewest flip-flops (:func:`_pack_fewest`)."""
-    cycles, _ = _pack_forward(chain, delay, period_ns)
+    cycles = _cycles(chain, delay, period_ns)
     return cycles, _pack_fewest(chain, delay, period_ns, cycles)
 
 
@@ -552,28 +555,22 @@ def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) ->
     return min(exact or done, key=lambda entry: entry[0])[1] if done else {}
 
 
-def _pack_forward(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
-    cycles, used, bits, live = 0, 0.0, {}, None
-
-    def hold(op):
-        for term, held in (op.live.items() if op is not None else ()):
-            bits[term] = bits.get(term, 0.0) + held
-
+def _cycles(chain: list[Op], delay: dict, period_ns: float) -> int:
+    """Cycle boundaries of a chain packed greedily into clock periods: each step joins the
+    current cycle while it fits (the fewest cycles a scheduler can reach)."""
+    cycles, used = 0, 0.0
     for op in chain:
         steps = int(math.ceil(op.count))
         d = delay[op.kind] * (op.count / steps if steps else 0.0)
         for _ in range(steps):
             if used + d > period_ns and used > 0:
                 cycles += 1
-                hold(live)
                 used = 0.0
             used += d
             while used > period_ns:  # a step longer than the period is pipelined inside
                 cycles += 1
-                hold(op)
                 used -= period_ns
-            live = op
-    return cycles, bits
+    return cycles
 
 
 def _layer_kind(layer: dict, constants: dict) -> str:
@@ -596,7 +593,6 @@ class Design:
             raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {tool!r}")
         self.tool = TOOLS[tool]
         self.layers = layers
-        self.weights = weights
         self.clock_ns = float(clock_ns)
         uncertainty = DEFAULT_UNCERTAINTY[self.tool] * self.clock_ns if clock_uncertainty_ns is None else clock_uncertainty_ns
         self.period_ns = self.clock_ns - float(uncertainty)
@@ -610,10 +606,8 @@ class Design:
                 pixels = _stream_pixels(layer["output_shape"])
         self._layer_costs: dict = {}
         self._unbound: dict = {}
-        self.weights, self.live = weights, {}
-        if not self.stream:
-            self.weights, self.live = _fold_constants(layers, weights)
-        weights = self.weights
+        self.weights = weights
+        self.live = {} if self.stream else _constant_outputs(layers, weights)
         self.constants = {}
         for layer in layers:
             for key in (layer["name"], layer.get("recurrent_weights")):
@@ -693,7 +687,7 @@ class Design:
             if registers_held:
                 cycles, held = _pack(cost.chain, delay, self.period_ns)
             else:  # (the latency alone: the calibration's fit of the schedule)
-                cycles, held = _pack_forward(cost.chain, delay, self.period_ns)[0], {}
+                cycles, held = _cycles(cost.chain, delay, self.period_ns), {}
             depths.append(cycles + cost.extra_cycles + sum(c[name] * count for name, count in cost.fixed.items()))
             bits.append(held)
         registers = c["layer_register_cycles"]
