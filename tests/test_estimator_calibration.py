@@ -214,3 +214,71 @@ def test_every_estimate_carries_its_validated_error():
     assert set(result["error_pct"]) == set(estimate.METRICS)
     assert all(isinstance(v, float) for v in result["error_pct"].values())
     assert "leave-one-network-out" in result["error_basis"] and "Vivado HLS" in result["error_basis"]
+
+
+def test_a_conversion_that_drops_no_bits_costs_no_rounding_or_saturation():
+    def relu(source, target):
+        layer = {"name": "r", "class": "Activation", "activation": "relu", "input": source, "result": target}
+        return estimate._quantises(layer)
+
+    assert relu("fixed<32,16>", "fixed<32,16,RND_CONV,SAT>") == (False, False)  # the VAE's ReLUs
+    assert relu("fixed<16,6>", "ufixed<8,0,RND_CONV,SAT>") == (True, True)  # QKeras quantized_relu
+    assert relu("fixed<16,6>", "fixed<16,6>") == (False, False)
+
+
+def _mlp(first, second):
+    """Input -> Dense(first) -> ReLU -> Dense(second), io_parallel."""
+    n_in, hidden, n_out = first.shape[0], first.shape[1], second.shape[1]
+    common = {"io_type": "io_parallel", "reuse_factor": 1, "strategy": "latency", "result": "fixed<16,6>"}
+    layers = [
+        {**common, "name": "in", "class": "Input", "output_shape": [n_in]},
+        {**common, "name": "fc1", "class": "Dense", "output_shape": [hidden], "input": "fixed<16,6>", "weight": "fixed<16,6>",
+         "accum": "fixed<16,6>", "n_in": n_in, "n_out": hidden},
+        {**common, "name": "relu", "class": "Activation", "activation": "relu", "output_shape": [hidden], "input": "fixed<16,6>",
+         "n_in": hidden},
+        {**common, "name": "fc2", "class": "Dense", "output_shape": [n_out], "input": "fixed<16,6>", "weight": "fixed<16,6>",
+         "accum": "fixed<16,6>", "n_in": hidden, "n_out": n_out},
+    ]  # fmt: skip
+    return layers, {"fc1": first, "fc2": second}
+
+
+def test_the_activation_of_a_pruned_output_costs_nothing():
+    first, second = _random_weights(7, (8, 16)), _random_weights(8, (16, 4))
+    pruned = first.copy()
+    pruned[:, :6] = 0  # 6 of 16 outputs are their bias
+    full = estimate.Design(*_mlp(first, second), 5.0, tool="vivado_hls")
+    folded = estimate.Design(*_mlp(pruned, second), 5.0, tool="vivado_hls")
+    assert folded.live == {"relu": 10} and full.live == {}
+    assert folded.estimate()["DSP"] < full.estimate()["DSP"]  # (fc1's pruned products; fc2 keeps its own)
+    relu = lambda design: next(layer for layer in design.estimate()["layers"] if layer["name"] == "relu")["LUT"]  # noqa: E731
+    assert relu(folded) == pytest.approx(relu(full) * 10 / 16)
+
+
+def test_registers_go_where_they_hold_fewest_bits_and_a_dsp_holds_its_own():
+    add = lambda bits: estimate.Op.holding("add", 1, bits)  # noqa: E731
+    delay = {"add": 1.0, "dsp": 1.5, "act": 1.0}
+    chain = [add(100), add(10), add(50)]  # one boundary after the first or the second step fits a 2 ns period
+    assert estimate._pack(chain, delay, 2.0) == (1, {"ff_pipeline_bit": 10})
+    products = estimate.Op("dsp", 1, {"ff_dsp_stage_bit": 400, "ff_pipeline_bit": 30})
+    cycles, held = estimate._pack([products, add(200), add(100)], delay, 2.0)
+    assert cycles == 1 and held == {"ff_dsp_stage_bit": 400, "ff_pipeline_bit": 30}  # at the DSPs: 30 flip-flops
+    w = _random_weights(9, (16, 8))
+    terms = lambda part: estimate.Design(*_dense(w), 5.0, tool="vivado_hls", part=part).cost()["terms"]["FF"]  # noqa: E731
+    assert "ff_dsp_stage_7series_bit" in terms("xc7z020clg400-1") and "ff_dsp_stage_7series_bit" not in terms("xcu250-figd2104-2L-e")
+
+
+def test_forced_fabric_multiplications_are_multiplier_cores():
+    w8 = _random_weights(10, scale=128)
+    layers, weights = _dense(w8, weight="fixed<8,1>", x="fixed<8,3>")
+    fabric = estimate.Design(layers, weights, 5.0, mul_impl="fabric").cost()["terms"]["LUT"]
+    auto = estimate.Design(layers, weights, 5.0).cost()["terms"]["LUT"]
+    assert fabric.get("lut_fabric_core_bit", 0) > 0 and "lut_fabric_mult" not in fabric
+    assert "lut_fabric_core_bit" not in auto
+
+
+def test_resource_strategy_multiplexers_follow_hls4mls_loops():
+    # R <= n_in: n_in / R multiplexers of R inputs; R a multiple of n_in: one of n_in inputs,
+    # and each multiplier selects one of R / n_in accumulators; other R: a multiplexer per multiplier
+    assert estimate._resource_selection(80, 10, 256, 16, 16) == pytest.approx(8 * 16 * 3)
+    assert estimate._resource_selection(12, 24, 5, 16, 16) == pytest.approx(16 * 11 / 3 + 5 * 16 / 3)
+    assert estimate._resource_selection(12, 30, 4, 16, 16) == pytest.approx(4 * 16 * 11 / 3 + 4 * 16 * 1 / 3)

@@ -74,10 +74,12 @@ def test_report_holds_table_plot_and_captions_per_dataset_and_model(reports):
     assert table["mime_type"] == "text/html" and "bit-accurate hls4ml model" in table["caption"]
     html = table["bytes"].decode()
     assert html.count("<tr") == 1 + len(DESIGNS)
-    for text in ("accuracy", "DSP", "LUT", "latency_cycles", "pareto", *DESIGNS):
+    for text in ("accuracy", "DSP", "LUT", "latency_cycles", "LUT_err_pct", "pareto", *DESIGNS):  # estimates: with their errors
         assert f">{text}<" in html, text
+    assert "validated median error" in table["caption"] and "docs/estimator.md" in table["caption"]
     plot = before["results"][f"{root}/summary.png"]
     assert plot["mime_type"] == "image/png" and "against DSP and against LUT" in plot["caption"]
+    assert "error bars" in plot["caption"]
     assert plot["bytes"] == (workdir / root / "summary.png").read_bytes()
     assert "digits" in before["workflow_desc"] and "bit-accurate hls4ml model" in before["workflow_desc"]
 

@@ -388,6 +388,7 @@ def test_a_failing_trial_does_not_stop_the_search(searched):
     assert (failed["failed_stage"] == "prune_s0.50").all() and not failed["feasible"].any()
     ok = table[table["status"] == "ok"]
     assert len(ok) and (ok["accuracy"] > 0.5).all() and ok["resource_source"].str.startswith("estimate").all()
+    assert (ok["LUT_err_pct"] > 0).all() and failed["LUT_err_pct"].isna().all()  # estimates carry their error
     pareto = pd.read_csv(workdir / ROOT / "search/pareto.csv")
     assert set(pareto["design"]) <= set(ok["design"]) and len(pareto)
     assert json.loads((workdir / ROOT / "search/hypervolume.json").read_text())["failed"] == len(failed)

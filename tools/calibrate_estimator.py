@@ -14,7 +14,8 @@ coefficients are fitted per tool family (Vivado HLS <= 2020.1, Vitis HLS >= 2020
    the report (the per-layer table), so each term is fitted on what it predicts;
 3. LUT, FF and BRAM: linear in their coefficients (amount x coefficient per term), a
    robust least-squares fit of log(estimate / report) with a weak prior on each
-   coefficient (the tables cannot tell all terms apart on their own).
+   coefficient (the tables cannot tell all terms apart on their own); a few costs are
+   what the logic is and not fitted (``PHYSICAL``), BRAM blocks are counted.
 
 The error is measured leave-one-network-out: for each network, the coefficients are
 fitted on every other network's reports and the left-out reports are estimated. ``--write``
@@ -44,9 +45,11 @@ METRICS = estimate.METRICS
 # others are shared by both families (what a piece of logic costs).
 FAMILY_SPECIFIC = {
     "mult_min_digits", "dsp_min_input_bits", "dsp_min_const_bits",
+    # adder trees: the jet MLP's Dense layers take 1.0-1.04 LUT per adder bit in Vivado HLS
+    # 2019.2, the same types 0.9-1.6 in Vitis HLS 2021-2023 (their operator libraries differ)
+    "lut_adder_bit",
     "layer_register_cycles", "top_cycles", "stream_layer_cycles", "stream_conv_ii", "stream_resource_ii",
-    "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_io_bit", "ff_shared_product_bit", "ff_pipeline_late_bit",
-    "ff_dsp_stage_late_bit",
+    "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_dsp_stage_7series_bit", "ff_output_bit", "ff_shared_product_bit",
     # Vivado HLS splits a stream of channels into a FIFO per channel, Vitis HLS keeps one wide FIFO
     "lut_fifo_bram", "lut_fifo_srl_bit", "ff_fifo_bram", "ff_fifo_srl", "ff_fifo_srl_bit",
 }  # fmt: skip
@@ -62,24 +65,32 @@ PRIORS = {
     "speed_ultrascale_plus": 1.0, "table_cycles": 1, "resource_cycles": 3, "recurrent_step_cycles": 10,
     # a call of a pipelined function (latency >= 1) takes one state more than its latency (not fitted)
     "layer_register_cycles": 1, "top_cycles": 1, "stream_layer_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 0,
-    # LUTs: one LUT per bit of an adder on a carry chain; a constant multiplication is its
-    # shift-and-add adders; ReLU 1.75 LUT per input bit (jet MLP: 1792 LUTs for 64 x 16 bits);
+    # LUTs: one LUT per bit of an adder on a carry chain (also an accumulator of the Resource
+    # strategy); a constant multiplication is its shift-and-add adders; a LUT multiplier
+    # core ~1/2 LUT per bit x bit; a multiplexer's LUT6s (estimate._mux) per bit;
+    # ReLU 1.75 LUT per input bit (jet MLP: 1792 LUTs for 64 x 16 bits);
     # a 32-deep shift register per LUT; a stream process ~200 LUTs (padding modules: 200-700)
-    "lut_adder_bit": 1.0, "lut_shift_add_bit": 1.0, "lut_fabric_mult": 1.0, "lut_dsp_glue": 5.0, "lut_mux_bit": 1.0,
+    "lut_adder_bit": 1.0, "lut_accumulator_bit": 1.0, "lut_shift_add_bit": 1.0, "lut_fabric_mult": 1.0,
+    "lut_fabric_core_bit": 0.5, "lut_dsp_glue": 5.0, "lut_mux_bit": 1.0,
     "lut_rom_bit": 1.0, "lut_window_bit": 1.0, "lut_line_buffer_bit": 0.1, "lut_table_index_bit": 1.0,
     "lut_activation_bit": 1.75, "lut_round_bit": 1.0, "lut_saturate_bit": 1.0, "lut_softmax": 100.0,
     "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0, "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0,
     "lut_process": 200.0, "lut_resource_layer": 1500.0,
-    # FFs: one per bit held; FIFO control ~5 (shift register) to ~40 (BRAM) flip-flops
-    "ff_pipeline_bit": 0.5, "ff_pipeline_late_bit": 0.5, "ff_dsp_stage_bit": 0.25, "ff_dsp_stage_late_bit": 0.25,
-    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_dsp": 1.0,
-    "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_softmax": 50.0, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
+    # FFs: one per bit held (a DSP's own registers: none; a softmax's 18-bit values, held
+    # 13-16 bits wide in the jet, cardio and iris reports); FIFO control ~5 (shift
+    # register) to ~40 (BRAM) flip-flops
+    "ff_pipeline_bit": 1.0, "ff_dsp_stage_bit": 0.1, "ff_dsp_stage_7series_bit": 1.0, "ff_output_bit": 1.0,
+    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0,
+    "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_stage_bit": 0.75, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
     "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0,
     "ff_resource_layer": 1000.0,
     # BRAM18K: the counts are structural (memory shape -> blocks), not fitted
     "bram_rom": 1.0, "bram_table": 1.0, "bram_fifo": 1.0,
 }  # fmt: skip
 LINEAR = ("LUT", "FF")  # fitted; BRAM_18K is counted
+# Costs that are what the logic is, not fitted: the top function registers each bit of the
+# network's input once
+PHYSICAL = {"ff_io_bit": 1.0}
 
 # mult_min_digits stays 3: a constant of two CSD digits is one adder, which no tool puts on a DSP
 BINDING_GRID = {"mult_min_digits": (3,), "dsp_min_input_bits": range(4, 20), "dsp_min_const_bits": range(2, 19)}
@@ -212,16 +223,17 @@ class Fit:
                 rows.append(scoped(terms))
                 truths.append(true)
                 weights.append(INSTANCE_WEIGHT / len(layers))
-        keys = sorted({key for row in rows for key in row})
+        keys = sorted({key for row in rows for key in row if key[1] not in PHYSICAL})
         if not keys:
             return
         X = np.array([[row.get(key, 0.0) for key in keys] for row in rows])
+        known = np.array([sum(PHYSICAL[name] * amount for (_, name), amount in row.items() if name in PHYSICAL) for row in rows])
         y = np.array(truths, dtype=float)
         w = np.sqrt(np.array(weights))
         prior = np.log([PRIORS[name] for _, name in keys])
 
         def residuals(logs):
-            fit = w * np.log((X @ np.exp(logs) + 1.0) / (y + 1.0))
+            fit = w * np.log((X @ np.exp(logs) + known + 1.0) / (y + 1.0))
             return np.concatenate([fit, (logs - prior) / PRIOR_SIGMA])
 
         result = least_squares(residuals, prior, loss="soft_l1", f_scale=0.3, method="trf")

@@ -497,8 +497,11 @@ def layer_kind(layer: dict) -> str | None:
 def matched_instances(case: Case) -> list[tuple[dict, dict]]:
     """(layer, instance) pairs: per kind, the report's instances in the order of their hls4ml
     config number (``..._config<N>_...``) against the described layers in order. A kind whose
-    counts differ (e.g. a BatchNorm fused by one hls4ml version, kept by the other) or whose
-    instances carry no config number is left unmatched."""
+    counts differ (e.g. a BatchNorm fused by one hls4ml version, kept by the other) is left
+    unmatched. Weighted layers whose instances carry no config number (older hls4ml names
+    them ``dense_latency_0_0_..._1``) are matched by size: the instances by their DSPs, the
+    layers by their estimated DSPs (a count the estimator gets within a few %), when no two
+    layers tie; other kinds without numbers are left unmatched."""
     by_kind: dict[str, list[dict]] = {}
     for instance in case.instances:
         kind = module_kind(instance["module"])
@@ -508,11 +511,23 @@ def matched_instances(case: Case) -> list[tuple[dict, dict]]:
     for kind, instances in by_kind.items():
         layers = [layer for layer in case.layers if layer_kind(layer) == kind and not _cast_only(layer)]
         numbers = [re.search(r"config(\d+)", i["module"]) for i in instances]
-        if len(layers) != len(instances) or (len(instances) > 1 and not all(numbers)):
+        if len(layers) != len(instances):
+            continue
+        if len(instances) > 1 and not all(numbers):
+            pairs += _matched_by_size(case, layers, instances) if kind in ("dense", "conv") else []
             continue
         order = sorted(range(len(instances)), key=lambda k: int(numbers[k][1]) if numbers[k] else 0)
         pairs += [(layer, instances[k]) for layer, k in zip(layers, order)]
     return pairs
+
+
+def _matched_by_size(case: Case, layers: list[dict], instances: list[dict]) -> list[tuple[dict, dict]]:
+    dsps = {cost.name: cost.dsp for cost in case.design().layer_costs(estimate.family_coefficients(case.tool))}
+    size = lambda layer: (dsps.get(layer["name"], 0), layer.get("n_nonzero", 0))  # noqa: E731
+    if len({size(layer) for layer in layers}) < len(layers):
+        return []
+    ranked = sorted(instances, key=lambda i: (i.get("DSP") or 0, i.get("LUT") or 0))
+    return list(zip(sorted(layers, key=size), ranked))
 
 
 def _cast_only(layer: dict) -> bool:

@@ -10,14 +10,14 @@ import pandas as pd
 from .designs import Design
 from .fileio import write_csv, write_text
 from .pareto import non_dominated
-from .plotting import pyplot, save, symlog_if_wide
+from .plotting import error_bars, pyplot, save, symlog_if_wide
 from .evaluation import EMULATOR
 from .results import design_row, final_design
-from .vocabulary import HARDWARE, SUMMARY_FRONT, senses
+from .vocabulary import ERROR_COLUMNS, HARDWARE, SUMMARY_FRONT, senses
 
 # the columns of the HTML table (the CSV has every column)
 TABLE_COLUMNS = (
-    "label", "accuracy", "keras_accuracy", "evaluator", "csim_checked", "sparsity_measured", "n_params", *HARDWARE, "source",
+    "label", "accuracy", "keras_accuracy", "evaluator", "csim_checked", "sparsity_measured", "n_params", *HARDWARE, *ERROR_COLUMNS, "source",
     "pareto", "within_tolerance", "status", "reason",
 )  # fmt: skip
 
@@ -26,7 +26,7 @@ def summary_frame(designs: list[Design]) -> pd.DataFrame:
     """One row per design (:func:`hlsnake.results.design_row`), with its place on the front
     of accuracy against DSP and LUT."""
     frame = pd.DataFrame([design_row(d) for d in designs])
-    for column in ("accuracy", *HARDWARE):  # absent when every design failed
+    for column in ("accuracy", *HARDWARE, *ERROR_COLUMNS):  # absent when every design failed
         frame[column] = pd.to_numeric(frame.get(column, pd.Series(np.nan, index=frame.index)))
     # failed designs have NaN objectives, which keeps them off the front
     frame["pareto"] = non_dominated(frame[list(SUMMARY_FRONT)].to_numpy(float), senses(SUMMARY_FRONT))
@@ -51,6 +51,7 @@ def plot(frame: pd.DataFrame, path, title: str = "") -> None:
     for ax, cost in zip(axes if not frame.empty else (), ("DSP", "LUT")):
         front2d = non_dominated(frame[["accuracy", cost]].to_numpy(float), ["max", "min"])
         ax.scatter(frame[cost], frame["accuracy"], c="0.6", s=28, label="design")
+        error_bars(ax, frame, cost)
         best = frame[front2d].sort_values(cost)
         ax.plot(best[cost], best["accuracy"], "o-", color="C3", ms=7, label="non-dominated")
         for _, row in frame.iterrows():
@@ -68,6 +69,8 @@ def plot(frame: pd.DataFrame, path, title: str = "") -> None:
 def html_table(frame: pd.DataFrame, title: str) -> str:
     """The summary as a standalone HTML page (Snakemake's report shows HTML, not CSV)."""
     table = frame[[c for c in TABLE_COLUMNS if c in frame]].sort_values("accuracy", ascending=False)
+    # error columns that no row fills (every number measured) would only widen the table
+    table = table.drop(columns=[c for c in ERROR_COLUMNS if c in table and table[c].isna().all()])
     body = table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="summary")
     style = (
         "body{font-family:sans-serif;font-size:13px} table{border-collapse:collapse}"

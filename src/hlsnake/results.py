@@ -20,7 +20,7 @@ from .designs import Design, parse_design_path
 from .evaluation import CSIM
 from .fileio import read_json
 from .tasks import TASKS
-from .vocabulary import HARDWARE
+from .vocabulary import ERROR_SUFFIX, ESTIMATE_ERRORS, HARDWARE
 
 # what the automatic tasks choose (e.g. the sparsity under a tolerance), reported per row
 REALISED = tuple(dict.fromkeys(key for task in TASKS.values() for key in task.realised))
@@ -99,6 +99,9 @@ def design_row(design: Design) -> dict:
         }
     )
     row.update({key: resources.get(key) for key in HARDWARE})
+    # so a reader sees how far an estimated number may be off; measured ones carry no error
+    errors = resources.get("error_pct") or {}
+    row.update({key + ERROR_SUFFIX: errors.get(key) for key in ESTIMATE_ERRORS})
     source = resources["source"] + (f" {resources['estimator_version']}" if "estimator_version" in resources else "")
     row["source"] = source
     row["status"] = "ok"

@@ -27,10 +27,10 @@ from .artifacts import stage_seconds
 from .designs import Design, parse_design_path
 from .fileio import read_json, write_csv, write_json
 from .pareto import hypervolume, non_dominated
-from .plotting import pyplot, save, symlog_if_wide
+from .plotting import error_bars, pyplot, save, symlog_if_wide
 from .evaluation import CSIM, EMULATOR, SOURCES
 from .results import csim_check, design_failure, design_row, final_design
-from .vocabulary import FRONT_PLOTS, MEASURED, SEARCH_OBJECTIVES, senses
+from .vocabulary import ERROR_COLUMNS, FRONT_PLOTS, MEASURED, SEARCH_OBJECTIVES, senses
 
 INFEASIBLE_LOSS = 1e6  # TPE loss of a design below the accuracy floor: after every feasible one
 # text columns of the result tables (read back as text: "0.10" stays "0.10")
@@ -49,7 +49,7 @@ def result_row(design: Design) -> dict:
     measured = design_row(design)
     if measured["status"] != "ok":  # the C simulation disagreed with the emulator
         return {**row, "status": "failed", "failed_stage": "csim check", "reason": measured["reason"]}
-    row.update({key: measured.get(key) for key in MEASURED})
+    row.update({key: measured.get(key) for key in (*MEASURED, *ERROR_COLUMNS)})
     source = f"{SOURCES[measured['evaluator']]}, test split"
     return {**row, "status": "ok", "evaluator": measured["evaluator"], "accuracy_source": source, "resource_source": measured["source"]}
 
@@ -236,6 +236,7 @@ def plot_fronts(frame: pd.DataFrame, path, title: str = "") -> None:
     for ax, cost in zip(np.atleast_1d(axes), FRONT_PLOTS):
         ax.scatter(ok[cost], ok["accuracy"], s=22, c="C0", label="feasible")
         ax.scatter(bad[cost], bad["accuracy"], s=22, c="0.6", marker="x", label="infeasible")
+        error_bars(ax, frame[frame["status"] != "failed"], cost)
         if len(ok):
             best = ok[non_dominated(ok[["accuracy", cost]].to_numpy(float), ["max", "min"])].sort_values(cost)
             ax.step(best[cost], best["accuracy"], "o-", where="post", color="C3", ms=6, label="2-D front")

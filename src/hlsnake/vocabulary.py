@@ -6,6 +6,11 @@ from __future__ import annotations
 
 # from the synthesis backend (resources.json), in the order the tables show them
 HARDWARE = ("DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "latency_ns", "interval")
+# the numbers whose validated median error an estimate carries (resources.json "error_pct"),
+# and the column of each error: empty for measured numbers (vendor reports, Yosys carry none)
+ESTIMATE_ERRORS = ("DSP", "LUT", "FF", "BRAM_18K", "latency_cycles", "interval")
+ERROR_SUFFIX = "_err_pct"
+ERROR_COLUMNS = tuple(name + ERROR_SUFFIX for name in ESTIMATE_ERRORS)
 # the bit-accurate accuracy of the hls design on the test split, the Keras model's, and the
 # validation accuracy that every decision uses
 ACCURACIES = ("accuracy", "keras_accuracy", "val_accuracy")

@@ -11,18 +11,27 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
   a 26x17-bit product: wider ones take several (a 32-bit input x a 17-bit constant: 2).
   A reuse factor R caps the true multiplications at hls4ml's ``multiplier_limit``. The
   Resource strategy with R > 1 keeps the weights in a ROM (BRAM when R >= 8) and uses
-  ceil(n/R) general multipliers.
+  ceil(n/R) general multipliers, with the multiplexers of hls4ml's loop structure (R <= n_in,
+  R a multiple of n_in, other R). ``config_op mul -impl fabric`` makes every true
+  multiplication a LUT multiplier core as wide as its operands. In a pruned io_parallel
+  network, an output whose weights are all zero is a constant: the activation of it costs
+  nothing.
 * **Latency from the schedule.** Each layer is a chain of operations with a delay
   (the multiplier: DSP or fabric; ceil(log2 n) adder levels of the non-zero products of
   an output; an activation; table lookups): the tool packs the chain into clock cycles of
   (clock - uncertainty), and puts registers between layers. Delays are in ns on an
   UltraScale+ part, scaled for 7-series and UltraScale parts. io_stream designs are
   dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill.
-* **Registers.** The flip-flops are the pipeline registers of that same schedule: at
-  each cycle boundary, the bits alive there (the partial sums at that adder level, a
-  layer's outputs); plus line buffers and FIFOs of io_stream designs.
-* **LUTs, BRAM**: adders as wide as the sums, LUT multipliers, activation and pooling logic
-  per element and bit, window selection, FIFOs (BRAM when deep), weight ROMs, tables.
+* **Registers.** The flip-flops are the pipeline registers of that same schedule: its
+  cycle boundaries placed where they hold the fewest bits (a scheduler that minimises
+  registers), each holding the bits alive there (the products made in LUTs, the partial
+  sums at that adder level); a product on a DSP is registered inside the DSP (no
+  flip-flops; 7-series reports count them); a softmax registers its values at every
+  cycle; a pipelined layer registers its output; the top function its input. Plus line
+  buffers and FIFOs of io_stream designs.
+* **LUTs, BRAM**: adders as wide as the sums (per tool family), LUT multipliers,
+  activation and pooling logic per element and bit (rounding and saturation only where a
+  conversion drops bits), window selection, FIFOs (BRAM when deep), weight ROMs, tables.
 
 The coefficients are fitted per tool family (Vivado HLS <= 2020.1, Vitis HLS >= 2020.2)
 on real reports by ``tools/calibrate_estimator.py``, which also measures the error of
@@ -46,7 +55,7 @@ from ..artifacts import load_description
 from ..fixed import Fixed
 from .base import Backend, SynthJob, register
 
-VERSION = "0.3"
+VERSION = "0.4"
 
 CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
 _CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
@@ -150,8 +159,14 @@ class Op:
 
     kind: str  # delay coefficient: add, dsp, act
     count: float  # how many such delays in a row
-    live_bits: float  # bits held if a register falls after this step
-    term: str = "ff_pipeline_bit"  # the FF coefficient of those bits
+    live: dict = field(default_factory=dict)  # bits held if a register falls after this step, per FF coefficient
+
+    @classmethod
+    def holding(cls, kind: str, count: float, bits: float, term: str = "ff_pipeline_bit") -> "Op":
+        return cls(kind, count, {term: float(bits)} if bits else {})
+
+    def scaled(self, factor: float) -> "Op":
+        return Op(self.kind, self.count, {term: bits * factor for term, bits in self.live.items()})
 
 
 @dataclass
@@ -169,6 +184,7 @@ class LayerCost:
     extra_cycles: float = 0.0  # cycles after the last item (an io_stream Dense computes once it has read its input)
     busy: bool = False  # not pipelined: the next input waits for the layer's whole latency (recurrent layers)
     output_bits: float = 0.0  # bits of the layer's output (a register between layers)
+    stage_bits: float = 0.0  # bits registered at every cycle of the layer's latency (ff_stage_bit; a softmax's values)
     multiplications: int = 0
 
     def add(self, metric: str, term: str, amount: float) -> None:
@@ -194,6 +210,7 @@ class Context:
     c: dict  # the tool family's coefficients
     mul_impl: str
     stream: bool
+    device: str = "ultrascale_plus"  # the part's class (device_class)
 
 
 _fixed = functools.lru_cache(maxsize=None)(Fixed.parse)  # the same few types, parsed very often
@@ -203,10 +220,16 @@ def _bits(layer: dict, key: str, default: str = "fixed<16,6>") -> int:
     return _fixed(layer.get(key) or layer.get("result") or default).width
 
 
-def _quantises(text: str | None) -> tuple[bool, bool]:
-    """Whether a type rounds (RND...) and saturates (SAT...) when assigned: both cost logic."""
-    text = text or ""
-    return bool(re.search(r",\s*RND", text)), bool(re.search(r",\s*SAT", text))
+def _quantises(layer: dict) -> tuple[bool, bool]:
+    """Whether assigning a layer's input to its result type rounds (an RND... type with fewer
+    fractional bits) and saturates (a SAT... type with fewer integer bits): both cost logic;
+    a conversion that drops no bits costs none, whatever the type's modes."""
+    text = layer.get("result") or ""
+    source, target = _fixed(layer.get("input") or text or "fixed<16,6>"), _fixed(text or "fixed<16,6>")
+    magnitude = lambda t: t.integer - (1 if t.signed else 0)  # noqa: E731
+    rounds = bool(re.search(r",\s*RND", text)) and target.fractional < source.fractional
+    saturates = bool(re.search(r",\s*SAT", text)) and magnitude(target) < magnitude(source)
+    return rounds, saturates
 
 
 def _stream_pixels(shape: list) -> int:
@@ -233,6 +256,26 @@ def _dsp_bound(ctx: Context, x_bits: int, const_bits: np.ndarray) -> np.ndarray:
     return (x_bits >= ctx.c["dsp_min_input_bits"]) & (const_bits >= ctx.c["dsp_min_const_bits"])
 
 
+def _mux(k: int) -> float:
+    """LUT6s per bit of a k-to-1 multiplexer (a LUT6 selects one of 4; F7/F8 muxes combine them)."""
+    return max(0, k - 1) / 3
+
+
+def _resource_selection(n_in: int, rf: int, mults: int, x_bits: int, acc_bits: int) -> float:
+    """Multiplexers of hls4ml's Resource strategy (nnet::dense_resource), per its three
+    loop structures: with R <= n_in each multiplier reads one of R inputs, and the
+    multipliers that read the same inputs share the multiplexer (n_in / R of them); with
+    R > n_in all multipliers read the same one of n_in inputs and each adds into one of
+    R / n_in accumulators (when R is not a multiple of n_in, each multiplier selects its
+    own input too)."""
+    if rf <= n_in:
+        return math.ceil(n_in / rf) * x_bits * _mux(rf)
+    accumulators = mults * acc_bits * _mux(rf // n_in)
+    if rf % n_in:
+        return mults * x_bits * _mux(n_in) + accumulators
+    return x_bits * _mux(n_in) + accumulators
+
+
 def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, constants: Constants) -> None:
     """Dense, convolution, BatchNorm (one product per element) and a recurrent layer's
     matrices: multiplications, adder trees, ROMs, and the chain of one output."""
@@ -255,11 +298,12 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
         mults = math.ceil(n / rf)
         dsp_mult = ctx.mul_impl == "dsp" or (ctx.mul_impl == "auto" and x.width >= c["dsp_min_input_bits"]
                                              and w.width >= c["dsp_min_const_bits"])  # fmt: skip
-        cost.dsp += mults * dsp_per_product(x.width, w.width) if dsp_mult else 0
-        cost.add("LUT", "lut_fabric_mult", 0 if dsp_mult else mults * x.width * w.width / 2)
-        cost.add("LUT", "lut_dsp_glue", mults if dsp_mult else 0)
-        cost.add("LUT", "lut_adder_bit", mults * sum_bits)
-        cost.add("LUT", "lut_mux_bit", mults * (x.width + w.width))  # operand selection per step
+        dsps = mults * dsp_per_product(x.width, w.width) if dsp_mult else 0
+        cost.dsp += dsps
+        cost.add("LUT", "lut_fabric_core_bit", 0 if dsp_mult else mults * x.width * w.width)  # general LUT multipliers
+        cost.add("LUT", "lut_dsp_glue", dsps)
+        cost.add("LUT", "lut_accumulator_bit", mults * sum_bits)  # each multiplier adds into an accumulator
+        cost.add("LUT", "lut_mux_bit", _resource_selection(n // max(1, _n_out(layer, values)), rf, mults, x.width, sum_bits))
         depth, width = rf, mults * w.width
         if rf >= 8:
             cost.add("BRAM_18K", "bram_rom", bram_18k(depth, width))
@@ -268,8 +312,8 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
         cost.step = rf
         cost.wait("resource_cycles")
         cost.multiplications = mults
-        chain_mult = [Op("dsp" if dsp_mult else "add", 1 if dsp_mult else math.ceil(math.log2(max(w.width, 2))), mults * sum_bits)]
-        cost.chain += chain_mult + [Op("add", 1, cost.output_bits or mults * sum_bits)]
+        chain_mult = [Op.holding("dsp" if dsp_mult else "add", 1 if dsp_mult else math.ceil(math.log2(max(w.width, 2))), mults * sum_bits)]
+        cost.chain += chain_mult + [Op.holding("add", 1, cost.output_bits or mults * sum_bits)]
         cost.add("FF", "ff_accumulator_bit", mults * sum_bits)
         return
     true_mults = int(true.sum())
@@ -279,11 +323,18 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     per_product = dsp_per_product(x.width, int(constants.bits[on_dsp].max())) if on_dsp.any() else 1
     cost.dsp += int(round(dsp_products * per_product))
     fabric = true & ~on_dsp
-    cost.add("LUT", "lut_fabric_mult", float(shift_add[fabric].sum()) * share)
+    if ctx.mul_impl == "fabric":  # config_op mul -impl fabric: a LUT multiplier core per multiplication, as wide as its operands
+        cost.add("LUT", "lut_fabric_core_bit", float(fabric.sum()) * x.width * w.width * share)
+    else:  # the tool builds a constant multiplication from shifts and adds
+        cost.add("LUT", "lut_fabric_mult", float(shift_add[fabric].sum()) * share)
     cost.add("LUT", "lut_shift_add_bit", float(shift_add[cheap].sum()))
-    cost.add("LUT", "lut_dsp_glue", dsp_products)
+    cost.add("LUT", "lut_dsp_glue", dsp_products * per_product)
     cost.add("LUT", "lut_adder_bit", n_nz * sum_bits)
-    cost.add("LUT", "lut_mux_bit", (true_mults - instances) * x.width)  # operands of shared multipliers
+    if instances < true_mults:  # a shared multiplier steps through its products: a data and a constant operand each
+        per = math.ceil(true_mults / instances)
+        shared = min(instances, true_mults - instances)  # the multipliers that compute more than one product
+        sources = min(per, max(1, n // max(1, _n_out(layer, values))))  # distinct inputs on its data port
+        cost.add("LUT", "lut_mux_bit", shared * (x.width * _mux(sources) + w.width * math.ceil(per / 64)))
     cost.add("FF", "ff_shared_product_bit", (true_mults - instances) * sum_bits)  # products held until summed
     cost.multiplications = true_mults
     if rf > 1 and instances:
@@ -292,15 +343,15 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     # live partial sums halve at each level)
     n_out = max(1, _n_out(layer, values))
     fabric_digits = int(constants.digits[fabric].max()) if fabric.any() else 0
-    if on_dsp.any():  # the products, registered inside the DSPs or beside them
-        cost.chain.append(Op("dsp", 1, float(on_dsp.sum()) * (x.width + int(constants.bits[on_dsp].max())), "ff_dsp_stage_bit"))
+    if on_dsp.any():  # a register after the products: flip-flops for those made in LUTs, and the DSPs' own (DSP_STAGE)
+        dsp_bits = float(on_dsp.sum()) * (x.width + int(constants.bits[on_dsp].max()))
+        cost.chain.append(Op("dsp", 1, {DSP_STAGE[ctx.device]: dsp_bits, "ff_pipeline_bit": float(n_nz - on_dsp.sum()) * sum_bits}))
     elif fabric_digits and x.width > 2:  # shift-and-add (a 1-2 bit input only selects the constant)
-        cost.chain.append(Op("add", math.ceil(math.log2(fabric_digits)), n_nz * sum_bits))
+        cost.chain.append(Op.holding("add", math.ceil(math.log2(fabric_digits)), n_nz * sum_bits))
     per_output = max(1, constants.per_output) + 1
     for level in range(levels):
         per_output = math.ceil(per_output / 2)
-        cost.chain.append(Op("add", 1, n_out * per_output * sum_bits))
-    cost.add("FF", "ff_dsp", dsp_products)
+        cost.chain.append(Op.holding("add", 1, n_out * per_output * sum_bits))
 
 
 def _convolution_shape(layer: dict, ctx: Context, cost: LayerCost) -> None:
@@ -328,7 +379,7 @@ def _convolution_shape(layer: dict, ctx: Context, cost: LayerCost) -> None:
             cost.multiplications *= pf
             for metric in ("LUT", "FF"):
                 cost.terms[metric] = {term: amount * pf for term, amount in cost.terms[metric].items()}
-            cost.chain = [Op(op.kind, op.count, op.live_bits * pf) for op in cost.chain]
+            cost.chain = [op.scaled(pf) for op in cost.chain]
         cost.add("LUT", "lut_window_bit", pf * kh * kw * chans * x_bits)
 
 
@@ -340,11 +391,11 @@ def _activation_op(layer: dict, ctx: Context, cost: LayerCost, n: int) -> None:
         cost.add("BRAM_18K", "bram_table", math.ceil(n / 2) * bram_18k(table, 18))
         cost.add("LUT", "lut_table_index_bit", n * bits)
         cost.wait("table_cycles")
-        cost.chain.append(Op("add", 1, n * _bits(layer, "result")))
+        cost.chain.append(Op.holding("add", 1, n * (bits + _bits(layer, "result"))))
     else:  # relu and the like: a comparison and a multiplexer per element
         cost.add("LUT", "lut_activation_bit", n * bits)
-        cost.chain.append(Op("act", 1, n * _bits(layer, "result")))
-    rounds, saturates = _quantises(layer.get("result"))
+        cost.chain.append(Op.holding("act", 1, n * (bits + _bits(layer, "result"))))  # a register inside holds input and result
+    rounds, saturates = _quantises(layer)
     cost.add("LUT", "lut_round_bit", n * _bits(layer, "result") if rounds else 0)  # an adder
     cost.add("LUT", "lut_saturate_bit", n * bits if saturates else 0)  # a comparison
 
@@ -358,20 +409,22 @@ def _softmax(layer: dict, ctx: Context, cost: LayerCost) -> None:
     stable = layer.get("implementation", "stable") in ("stable", "argmax")
     cost.dsp += 0 if ctx.mul_impl == "fabric" else n
     cost.add("LUT", "lut_softmax", n)
-    cost.add("LUT", "lut_fabric_mult", n * 18 * 18 / 2 if ctx.mul_impl == "fabric" else 0)
-    cost.add("FF", "ff_softmax", n)
+    cost.add("LUT", "lut_fabric_core_bit", n * 18 * 18 if ctx.mul_impl == "fabric" else 0)
+    cost.stage_bits = n * 18  # exponentials, sum, inverse and products (18-bit tables), registered at every cycle
     table = int(layer.get("table_size", 1024))  # an exp table read per input at once (io_stream: two per block)
     cost.add("BRAM_18K", "bram_table", (math.ceil(n / 2) if ctx.stream else n) * bram_18k(table, 18))
     cost.wait("table_cycles", 2)
-    if stable:  # (its registers are counted per output: ff_softmax)
-        cost.chain += [Op("act", levels, 0), Op("add", 1, 0)]
-    cost.chain += [Op("add", levels, 0), Op("dsp", 1, 0)]
+    if stable:  # (its registers: stage_bits)
+        cost.chain += [Op("act", levels), Op("add", 1)]
+    cost.chain += [Op("add", levels), Op("dsp", 1)]
 
 
-def _elementwise(layer: dict, ctx: Context, cost: LayerCost) -> None:
-    """Activations, pooling, padding, resizing, concatenation, cloning."""
+def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = None) -> None:
+    """Activations, pooling, padding, resizing, concatenation, cloning (``live``: the
+    elements that are not constants, when some are)."""
     shape = layer["output_shape"]
     n = int(shape[-1]) if ctx.stream and len(shape) > 1 else int(np.prod(shape))
+    n = n if live is None else live
     bits = _bits(layer, "input")
     klass = layer["class"]
     if "Pool" in klass:
@@ -380,14 +433,14 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost) -> None:
             window = int(layer.get("n_in", 1)) if not ctx.stream else 1
         cost.add("LUT", "lut_pool_bit", n * window * bits)
         cost.add("FF", "ff_pool_bit", n * window * bits if ctx.stream else 0)
-        cost.chain.append(Op("act", _adder_levels(window - 1) if window > 1 else 0, n * bits))
+        cost.chain.append(Op.holding("act", _adder_levels(window - 1) if window > 1 else 0, n * bits))
         if ctx.stream:
             in_width = int(layer.get("in_width", 1))
             cost.items = int(layer.get("in_height", 1)) * in_width if "in_height" in layer or "in_width" in layer else 1
             if klass.startswith("GlobalPooling"):
                 cost.items = int(layer.get("n_in", 1))
             cost.fill_items = (int(layer.get("pool_height", 1)) - 1) * in_width + int(layer.get("pool_width", 1))
-    elif klass in ("Activation", "ParametrizedActivation", "PReLU", "LeakyReLU", "ThresholdedReLU"):
+    elif klass in ACTIVATIONS:
         _activation_op(layer, ctx, cost, n)
         if ctx.stream:
             cost.items = _stream_pixels(shape)
@@ -398,6 +451,7 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost) -> None:
 
 
 FREE = ("Input", "InputLayer", "Reshape", "Transpose", "Flatten", "Dropout")
+ACTIVATIONS = ("Activation", "ParametrizedActivation", "PReLU", "LeakyReLU", "ThresholdedReLU")
 
 
 def _free(layer: dict, stream: bool) -> bool:
@@ -413,6 +467,29 @@ def _free(layer: dict, stream: bool) -> bool:
 # -- the design ----------------------------------------------------------------------------------
 
 
+def _constant_outputs(layers: list[dict], weights: dict) -> dict:
+    """Pruned networks (io_parallel): an output of a Dense layer whose weights are all zero
+    is its bias, a constant, and the tools remove the activation of it (the iris MLP
+    pruned to 75%: 1652 LUTs for the ReLU of 128 outputs, 3584 unpruned). They do not
+    fold it further (the next Dense keeps its multiplications: 17 DSPs, as unpruned rows
+    would give). Returns the live elements of each such activation (a chain of layers
+    whose sizes match: a Sequential network)."""
+    live, constant = {}, None  # constant: which elements of the last Dense output are constants
+    for layer in layers:
+        if _free(layer, False):
+            continue
+        size = int(np.prod(layer["output_shape"]))
+        values = np.asarray(weights.get(layer["name"], []))
+        if layer["class"] == "Dense" and values.size and values.size % size == 0:
+            constant = ~values.reshape(-1, size).any(axis=0)
+        elif layer["class"] in ACTIVATIONS and constant is not None and constant.size == size and constant.any():
+            live[layer["name"]] = int(size - constant.sum())
+            constant = None
+        else:
+            constant = None
+    return live
+
+
 def _merged(*terms: dict) -> dict:
     out: dict = {}
     for entries in terms:
@@ -422,45 +499,78 @@ def _merged(*terms: dict) -> dict:
 
 
 def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
-    """Cycle boundaries of a chain packed greedily into clock periods, and the bits held in
-    registers at them (the bits alive after the last step before each boundary), per FF
-    term. The chain is packed both as soon as possible (``..._bit`` terms) and as late as
-    possible (``..._late_bit``): where a scheduler puts the registers of an adder tree
-    changes how many partial sums they hold; the fit weighs the two."""
-    cycles, early = _pack_forward(chain, delay, period_ns)
-    _, late = _pack_forward(list(reversed(_shifted(chain))), delay, period_ns)
-    return cycles, {**early, **{term.replace("_bit", "_late_bit"): bits for term, bits in late.items()}}
+    """The cycles of a chain packed greedily into clock periods (the fewest a scheduler can
+    reach), and the bits held in registers at its cycle boundaries, per FF term, where
+    they hold the fewest flip-flops (:func:`_pack_fewest`)."""
+    cycles = _cycles(chain, delay, period_ns)
+    return cycles, _pack_fewest(chain, delay, period_ns, cycles)
 
 
-def _shifted(chain: list[Op]) -> list[Op]:
-    """The chain with each step carrying the bits alive before it (packing it backwards,
-    a boundary before a step holds what the previous step left)."""
-    before = [0.0] + [op.live_bits for op in chain[:-1]]
-    return [Op(op.kind, op.count, live, op.term) for op, live in zip(chain, before)]
+# registers the scheduler does not count as flip-flops: a DSP's own pipeline registers
+_FREE_REGISTERS = ("ff_dsp_stage_bit",)
+# The registers after a multiplication on DSPs, per part class: inside the DSP48E2 of
+# UltraScale(+) parts (not flip-flops); the reports of 7-series parts count them as
+# flip-flops of the full product (e.g. 53 products x 32 bits: 1605 FFs for a 16-64 Dense
+# on a Virtex-7, 2 cycles)
+DSP_STAGE = {"7series": "ff_dsp_stage_7series_bit", "ultrascale": "ff_dsp_stage_bit", "ultrascale_plus": "ff_dsp_stage_bit"}
 
 
-def _pack_forward(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
-    cycles, used, bits, live = 0, 0.0, {}, None
+def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) -> dict:
+    """The bits held when the chain's ``cycles`` boundaries are placed where they hold the
+    fewest flip-flops (a scheduler that minimises registers; the DSPs' own registers are
+    free), each cycle's logic still within the period: a shortest path over the steps."""
+    steps = []  # (delay, bits held if a boundary follows, and per term)
+    for op in chain:
+        n = int(math.ceil(op.count))
+        for _ in range(n):
+            steps.append((delay[op.kind] * op.count / n, op.live))
+    if not steps or cycles <= 0:
+        return {}
+    cost = lambda live: sum(bits for term, bits in live.items() if term not in _FREE_REGISTERS)  # noqa: E731
+    # best[(i, b)]: fewest bits with b boundaries placed, the last one right after step i - 1
+    best = {(0, 0): (0.0, {})}
+    for i in range(len(steps)):
+        for b in range(cycles + 1):
+            if (i, b) not in best:
+                continue
+            spent, held = best[(i, b)]
+            used, inside = 0.0, 0
+            for j in range(i, len(steps)):
+                used += steps[j][0]
+                if used > period_ns:
+                    if j > i:
+                        break
+                    inside = math.ceil(used / period_ns) - 1  # one step longer than the period: pipelined inside
+                    used -= inside * period_ns
+                last = j == len(steps) - 1
+                placed = b + inside + (0 if last else 1)
+                if placed > cycles:
+                    continue
+                total = spent + inside * cost(steps[i][1]) + (0 if last else cost(steps[j][1]))
+                if total < best.get((j + 1, placed), (math.inf,))[0]:
+                    kept = _merged(held, {t: inside * v for t, v in steps[i][1].items()}, {} if last else steps[j][1])
+                    best[(j + 1, placed)] = (total, kept)
+    done = [best[key] for key in best if key[0] == len(steps)]
+    exact = [entry for key, entry in best.items() if key == (len(steps), cycles)]
+    return min(exact or done, key=lambda entry: entry[0])[1] if done else {}
 
-    def hold(op):
-        if op is not None and op.live_bits:
-            bits[op.term] = bits.get(op.term, 0.0) + op.live_bits
 
+def _cycles(chain: list[Op], delay: dict, period_ns: float) -> int:
+    """Cycle boundaries of a chain packed greedily into clock periods: each step joins the
+    current cycle while it fits (the fewest cycles a scheduler can reach)."""
+    cycles, used = 0, 0.0
     for op in chain:
         steps = int(math.ceil(op.count))
         d = delay[op.kind] * (op.count / steps if steps else 0.0)
         for _ in range(steps):
             if used + d > period_ns and used > 0:
                 cycles += 1
-                hold(live)
                 used = 0.0
             used += d
             while used > period_ns:  # a step longer than the period is pipelined inside
                 cycles += 1
-                hold(op)
                 used -= period_ns
-            live = op
-    return cycles, bits
+    return cycles
 
 
 def _layer_kind(layer: dict, constants: dict) -> str:
@@ -483,7 +593,6 @@ class Design:
             raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {tool!r}")
         self.tool = TOOLS[tool]
         self.layers = layers
-        self.weights = weights
         self.clock_ns = float(clock_ns)
         uncertainty = DEFAULT_UNCERTAINTY[self.tool] * self.clock_ns if clock_uncertainty_ns is None else clock_uncertainty_ns
         self.period_ns = self.clock_ns - float(uncertainty)
@@ -497,6 +606,8 @@ class Design:
                 pixels = _stream_pixels(layer["output_shape"])
         self._layer_costs: dict = {}
         self._unbound: dict = {}
+        self.weights = weights
+        self.live = {} if self.stream else _constant_outputs(layers, weights)
         self.constants = {}
         for layer in layers:
             for key in (layer["name"], layer.get("recurrent_weights")):
@@ -549,7 +660,7 @@ class Design:
         of the multiplications (``mult_min_digits``, ``dsp_min_*``): cached per binding."""
         binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_const_bits"])
         if binding not in self._layer_costs:
-            ctx = Context(c, self.mul_impl, self.stream)
+            ctx = Context(c, self.mul_impl, self.stream, self.device)
             self._layer_costs[binding] = [
                 self._layer_cost(l, ctx) if self._binds(l) else self._unbound_cost(l, ctx)
                 for l in self.layers if not _free(l, self.stream)
@@ -576,14 +687,16 @@ class Design:
             if registers_held:
                 cycles, held = _pack(cost.chain, delay, self.period_ns)
             else:  # (the latency alone: the calibration's fit of the schedule)
-                cycles, held = _pack_forward(cost.chain, delay, self.period_ns)[0], {}
+                cycles, held = _cycles(cost.chain, delay, self.period_ns), {}
             depths.append(cycles + cost.extra_cycles + sum(c[name] * count for name, count in cost.fixed.items()))
             bits.append(held)
         registers = c["layer_register_cycles"]
         pipelined = [depth > 0 for depth in depths]
-        for held, cost, p in zip(bits, costs, pipelined):  # the output register of a pipelined layer
+        for held, cost, p, depth in zip(bits, costs, pipelined, depths):  # the output register of a pipelined layer
             if p:
-                held["ff_pipeline_bit"] = held.get("ff_pipeline_bit", 0.0) + registers * cost.output_bits
+                held["ff_output_bit"] = held.get("ff_output_bit", 0.0) + registers * cost.output_bits
+            if cost.stage_bits:
+                held["ff_stage_bit"] = held.get("ff_stage_bit", 0.0) + cost.stage_bits * depth
         intervals = [cost.interval(c) for cost in costs]
         runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
         if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
@@ -713,7 +826,7 @@ LAYER_COSTS = {
     "recurrent": Design._recurrent,
     "weighted": Design._weighted,
     "softmax": lambda design, layer, ctx, cost: _softmax(layer, ctx, cost),
-    "elementwise": lambda design, layer, ctx, cost: _elementwise(layer, ctx, cost),
+    "elementwise": lambda design, layer, ctx, cost: _elementwise(layer, ctx, cost, design.live.get(layer["name"])),
 }
 
 
