@@ -69,8 +69,9 @@ COLORS = {"grid": "0.35", "search": "C3", "random": "C0"}
 def snakemake(workdir: Path, target: str, cores: int) -> None:
     """Run ``target`` in ``workdir`` (its config.yaml); Snakemake's own log lands in .snakemake/log."""
     exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
-    cmd = [exe, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores),
-           "--configfile", str(workdir / "config.yaml"), target]  # fmt: skip
+    # the target first: --configfile takes every word after it
+    cmd = [exe, target, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores),
+           "--configfile", str(workdir / "config.yaml")]  # fmt: skip
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     print(f"running snakemake {target} in {workdir} ...", flush=True)
     with open(workdir / f"{target}.out", "a") as out:
