@@ -10,10 +10,15 @@ strategy). Steps, each skipped when its results exist:
 1. ``<workdir>/``: ``snakemake grid`` from scratch: every design once. Its Snakemake logs
    give the wall time of every job (start to finish: the process, its imports, its work),
    the cost table of every stage of the space.
-2. ``<workdir>/runs/<study>-s<seed>/``: each study (``grid``; ``search`` = TPE and ``random``
-   with each seed) runs the real workflow against that cache (symbolic links to its data
-   and training tree), so its stages cost nothing there; what its run takes per round is the
-   controller's own time (Snakemake's DAG, the proposal and evaluation jobs).
+2. ``<workdir>/runs/<study>-s<seed>/`` for each ``--run-seeds`` seed: the grid, TPE
+   (``search``) and random search run the real workflow against that cache (symbolic links
+   to its data and training tree), so their stages cost nothing there: what such a run takes
+   per round is the controller's own time (Snakemake's DAG, the proposal and evaluation jobs).
+3. Every ``--seeds`` seed of TPE and random search is replayed in this process: its
+   controller's proposals, round after round, answered with the grid's results of the same
+   designs. The replay of a run seed must propose exactly the designs its run did (checked),
+   so the replay of any seed is what the workflow would run; each replayed round is charged
+   the controller time measured for that round.
 
 The time of a study after round r (the same accounting for all three): for each round, the
 stage jobs it needs that no earlier round of the study built (a stage shared with an earlier
@@ -25,9 +30,9 @@ out of every study's time.
 
 Figures: the time to reach 98% of the grid's best score (median and min-max over the seeds;
 a run that never reaches it counts as above its total time), the ratios, and the hypervolume
-of TPE and random search at equal times. ``--replay`` replays TPE and random search in this
-process against the grid's results (identical proposals, no controller time) for quick looks,
-e.g. on other seeds.
+of TPE and random search at equal times. ``--replay``: no Snakemake run beyond the grid and no
+controller time, for quick looks. ``--start cover`` gives TPE the covering start-up
+(``search.start: cover``) instead of the config's.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ BEGIN, END = "<!-- search_vs_grid: begin -->", "<!-- search_vs_grid: end -->"
 TARGET = 0.98  # of the grid's best score
 STUDIES = {"grid": "grid", "search": "TPE", "random": "random"}
 STAGE_RULES = ("prepare_data", "train", "model_step", "model_step_auto", "hls_convert", "hls_convert_auto", "csynth")
+START = {"random": "hyperopt's random start-up", "cover": "search.start: cover, start-up designs that cover the space"}
 COLORS = {"grid": "0.35", "search": "C3", "random": "C0"}
 
 
@@ -84,9 +90,10 @@ def study_dir(run_dir: Path, config: dict, study: str) -> Path:
     return run_dir / config["results"] / config["dataset"]["name"] / config["model"]["name"] / study
 
 
-def run_study(workdir: Path, config: dict, study: str, seed: int, cores: int) -> Path:
+def run_study(workdir: Path, config: dict, study: str, seed: int, cores: int, budget: int | None = None) -> Path:
     """The study's run against the cache in ``workdir`` (skipped when its trials exist)."""
-    run_dir = workdir / "runs" / f"{study}-s{seed}"
+    start = f"-{config['search'].get('start', 'random')}" if study == "search" else ""  # TPE's start-up
+    run_dir = workdir / "runs" / f"{study}{start}-s{seed}"
     if (study_dir(run_dir, config, study) / "trials.csv").exists():
         return run_dir
     model_root = Path(config["results"]) / config["dataset"]["name"] / config["model"]["name"]
@@ -95,7 +102,7 @@ def run_study(workdir: Path, config: dict, study: str, seed: int, cores: int) ->
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.is_symlink():
             link.symlink_to(os.path.relpath(workdir / shared, link.parent), target_is_directory=True)
-    run_config = {**config, "search": {**config["search"], "seed": seed}}
+    run_config = {**config, "search": {**config["search"], "seed": seed, **({"budget": budget} if budget else {})}}
     (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config, sort_keys=False))
     snakemake(run_dir, study, cores)
     return run_dir
@@ -136,6 +143,16 @@ def stage_costs(workdir: Path) -> dict[str, float]:
             if job["rule"] in STAGE_RULES:
                 costs[str(Path(job["output"]).parent)] = (job["end"] - job["start"]).total_seconds()
     return costs
+
+
+def job_seconds(workdir: Path) -> str:
+    """The median wall time of each stage rule's jobs in the grid's run, as text."""
+    by_rule: dict[str, list[float]] = {}
+    for path in snakemake_logs(workdir):
+        for job in log_jobs(path)[1]:
+            if job["rule"] in STAGE_RULES:
+                by_rule.setdefault(job["rule"], []).append((job["end"] - job["start"]).total_seconds())
+    return ", ".join(f"{rule} {np.median(times):.0f} s ({len(times)} jobs)" for rule, times in by_rule.items())
 
 
 def controller_seconds(run_dir: Path) -> dict[int, float]:
@@ -286,10 +303,37 @@ def write_docs(section: str) -> None:
     DOCS.write_text(text)
 
 
+class RoundTimes(dict):
+    """Controller seconds per round; a round beyond the measured ones takes their median."""
+
+    def __missing__(self, round: int) -> float:
+        return float(np.median(list(self.values()))) if self else 0.0
+
+
+def measured_controller(workdir: Path, config: dict, answers: pd.DataFrame, study: str, args) -> dict[int, float]:
+    """The controller's seconds per round (median over ``--run-seeds``), measured by running the
+    study through the real workflow against the cache (``--run-budget`` trials: rounds past
+    those take the median of the measured ones); each run's trials must be the ones its replay
+    proposes (the replay of every other seed is then what the workflow would run)."""
+    measured = []
+    for seed in args.run_seeds:
+        run_dir = run_study(workdir, config, study, seed, args.cores, args.run_budget)
+        ran = pd.read_csv(study_dir(run_dir, config, study) / "trials.csv")
+        replayed = replay(config, answers, study, seed)
+        if list(ran["design"]) != list(replayed["design"])[: len(ran)]:  # a smaller budget: its first rounds
+            sys.exit(f"{study} seed {seed}: the replay proposes other designs than the workflow ran ({run_dir})")
+        measured.append(controller_seconds(run_dir))
+    rounds = sorted(set().union(*measured))
+    return {r: float(np.median([m[r] for m in measured if r in m])) for r in rounds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=REPO / "results" / "search_benchmark")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    parser.add_argument("--run-seeds", type=int, nargs="+", default=[1], help="seeds run through Snakemake (controller time)")
+    parser.add_argument("--run-budget", type=int, help="trials of those runs (default: search.budget); later rounds take their median")
+    parser.add_argument("--start", choices=["random", "cover"], default=None, help="TPE's start-up (search.start; default: the config's)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--replay", action="store_true", help="replay TPE and random here, no Snakemake runs, no docs")
     args = parser.parse_args()
@@ -298,6 +342,8 @@ def main() -> None:
     config = yaml.safe_load(CONFIG.read_text())
     if not (workdir / "config.yaml").exists():
         (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    if args.start:
+        config["search"]["start"] = args.start
     if not (study_dir(workdir, config, "grid") / "trials.csv").exists():
         snakemake(workdir, "grid", args.cores)  # from scratch: the cache and the cost of every stage
     costs = stage_costs(workdir)
@@ -307,20 +353,19 @@ def main() -> None:
     goal = TARGET * grid_summary["best_score"]
 
     curves: dict[str, list[pd.DataFrame]] = {"search": [], "random": []}
+    answers = hlsnake_trials.read_results([study_dir(workdir, config, "grid") / "round0" / "results.csv"])
     if args.replay:
-        for study in curves:
-            for seed in args.seeds:
-                answers = hlsnake_trials.read_results([study_dir(workdir, config, "grid") / "round0" / "results.csv"])
-                curves[study].append(study_curve(replay(config, answers, study, seed), costs, {r: 0.0 for r in range(10**4)}, args.cores))
+        controller = {study: {} for study in curves}
         grid_curve = study_curve(grid_trials, costs, {0: 0.0}, args.cores)
     else:
         grid_run = run_study(workdir, config, "grid", 0, args.cores)
         grid_curve = study_curve(grid_trials, costs, controller_seconds(grid_run), args.cores)
-        for study in curves:
-            for seed in args.seeds:
-                run_dir = run_study(workdir, config, study, seed, args.cores)
-                trials = pd.read_csv(study_dir(run_dir, config, study) / "trials.csv")
-                curves[study].append(study_curve(trials, costs, controller_seconds(run_dir), args.cores))
+        controller = {study: measured_controller(workdir, config, answers, study, args) for study in curves}
+    for study in curves:
+        for seed in args.seeds:
+            trials = replay(config, answers, study, seed)
+            per_round = RoundTimes(controller[study])
+            curves[study].append(study_curve(trials, costs, per_round, args.cores))
 
     grid_time = float(grid_curve["time"].iloc[-1])
     reach = {study: [time_to(c, goal) for c in runs] for study, runs in curves.items()}
@@ -376,10 +421,12 @@ def main() -> None:
                    "trials_to_goal": trials_to[study], "final_hypervolume": [float(c["hypervolume"].iloc[-1]) for c in curves[study]]}
            for study in curves},
         "tpe_vs_grid": vs_grid.tolist(), "tpe_vs_random_pairs": vs_random.tolist(),
+        "job_seconds": job_seconds(workdir),
         "hypervolume_equal_time": {"horizon": horizon, "tpe_above_share": above, "median_goal_time": tpe_median,
                                    "at_goal_time": hv_at_target, "at_horizon": at_end},
     }  # fmt: skip
-    (workdir / ("replay.json" if args.replay else "figures.json")).write_text(json.dumps(figures, indent=2) + "\n")
+    start = config["search"].get("start", "random")
+    (workdir / (f"replay-{start}.json" if args.replay else f"figures-{start}.json")).write_text(json.dumps(figures, indent=2) + "\n")
     if args.replay:
         return
     plot(curves, grid_curve, goal, FIGURE, args.cores)
@@ -435,13 +482,17 @@ def docs_section(figures: dict, grid_curve: pd.DataFrame, args, search: dict) ->
         "accuracy weighs as much as 2% of its LUTs or DSPs. Hypervolume: accuracy, DSP and LUT against the floor and",
         "the budgets, normalised (see `src/hlsnake/trials.py`). The goal: 98% of the grid's best score,",
         f"{grid['best_score']:.4f} × 0.98 = {grid['goal']:.4f}. TPE and random search: {search['budget']} trials in rounds of "
-        f"{search['batch']}, TPE with {search['startup']} start-up trials; seeds {', '.join(map(str, tpe['seeds']))}.",
+        f"{search['batch']}, TPE with {search['startup']} start-up trials ({START[search['start']]}); seeds {', '.join(map(str, tpe['seeds']))}.",
         "",
         "**Time**, the same accounting for the three strategies: the grid first runs every design once from",
-        "scratch; Snakemake's log gives each stage job's wall time (process start, imports and work: an emulated",
-        "hls job takes ~20 s of which ~7 s are its own work). Every study then runs the real workflow",
-        "(`snakemake grid`, `search`, `random`) against that cache, which measures its controller's own time",
-        "per round (Snakemake's DAG, the proposal and evaluation jobs). A study's time after a round is the sum",
+        "scratch; Snakemake's log gives each stage job's wall time (process start, imports and work; median",
+        f"per job: {figures['job_seconds']}). Each study then runs the real workflow (`snakemake grid`, `search`,",
+        f"`random`; seed {', '.join(map(str, args.run_seeds))}" + (f", {args.run_budget} trials" if args.run_budget else "")
+        + ") against that cache, which measures its controller's own time per round",
+        "(Snakemake's DAG, the proposal and evaluation jobs"
+        + ("; later rounds are charged the median of the measured ones" if args.run_budget else "") + "). Every seed of TPE and random search is then replayed:",
+        "its controller's proposals answered with the grid's results of the same designs (for the seeds run",
+        "through Snakemake, the replay proposed exactly the designs the run did). A study's time after a round is the sum",
         f"over its rounds of the stage jobs the round needs that no earlier round of the study built, scheduled on {args.cores}",
         "cores in dependency order (a round waits for its slowest design), plus the round's controller time. The",
         "data split and the float network are paid by the first round; the C-simulation checks of a study's final",
