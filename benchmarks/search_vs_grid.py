@@ -478,7 +478,8 @@ def docs_section(figures: dict, grid_curve: pd.DataFrame, args, search: dict) ->
         "",
         f"**Score** (chosen before any result was seen): validation accuracy + {score['weights']['DSP']} × (1 − DSP / {score['budgets']['DSP']:g})"
         f" + {score['weights']['LUT']} × (1 − LUT / {score['budgets']['LUT']:g}), accuracy floor {score['accuracy_floor']}.",
-        "The budgets are a small FPGA the network should fit (Artix-7 XC7A35T: 90 DSP, 20,800 LUT): one point of",
+        "The budgets are a small FPGA (Artix-7 XC7A50T: 120 DSP, 32,600 LUT; the smallest Artix-7, XC7A35T, was the first",
+        "choice, but none of the designs both fits it and keeps the floor, so every hypervolume was 0): one point of",
         "accuracy weighs as much as 2% of its LUTs or DSPs. Hypervolume: accuracy, DSP and LUT against the floor and",
         "the budgets, normalised (see `src/hlsnake/trials.py`). The goal: 98% of the grid's best score,",
         f"{grid['best_score']:.4f} × 0.98 = {grid['goal']:.4f}. TPE and random search: {search['budget']} trials in rounds of "
