@@ -348,12 +348,15 @@ def main() -> None:
         snakemake(workdir, "grid", args.cores)  # from scratch: the cache and the cost of every stage
     costs = stage_costs(workdir)
     search = validate(config)["search"]
-    grid_trials = pd.read_csv(study_dir(workdir, config, "grid") / "trials.csv")
-    grid_summary = json.loads((study_dir(workdir, config, "grid") / "hypervolume.json").read_text())
+    # the grid's measurements, scored here with the current score (its trials.csv may be older)
+    answers = hlsnake_trials.read_results([study_dir(workdir, config, "grid") / "round0" / "results.csv"])
+    grid_trials = hlsnake_trials.scored(answers, search["score"]).assign(round=0)
+    grid_trials["hypervolume"] = hlsnake_trials.hypervolume_curve(grid_trials, search["score"], search["hypervolume"])
+    best, volume = hlsnake_trials.best_and_hypervolume(answers, search["score"], search["hypervolume"])
+    grid_summary = {"best_score": best, "hypervolume": volume}
     goal = TARGET * grid_summary["best_score"]
 
     curves: dict[str, list[pd.DataFrame]] = {"search": [], "random": []}
-    answers = hlsnake_trials.read_results([study_dir(workdir, config, "grid") / "round0" / "results.csv"])
     if args.replay:
         controller = {study: {} for study in curves}
         grid_curve = study_curve(grid_trials, costs, {0: 0.0}, args.cores)
