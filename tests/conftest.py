@@ -112,12 +112,3 @@ def reference_run(tmp_path_factory) -> Path:
     (workdir / "run.log").write_text(proc.stdout + proc.stderr)
     return workdir
 
-
-def pytest_collection_modifyitems(items):
-    """With ``-n 2`` (pytest-xdist, ``--dist loadgroup``) each test file runs whole on one worker,
-    so its module fixtures (workflow runs) run once; the files that use the session's
-    :func:`reference_run` share one worker, so it runs once too."""
-    shared = {item.module.__name__ for item in items if "reference_run" in getattr(item, "fixturenames", ())}
-    for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("reference_run" if module in shared else module))
