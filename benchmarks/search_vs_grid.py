@@ -437,6 +437,24 @@ def main() -> None:
     print(f"wrote {DOCS.relative_to(REPO)} and {FIGURE.relative_to(REPO)}; runs in {workdir}")
 
 
+def notes(figures: dict, vs_grid: np.ndarray, ratio_random: float) -> list[str]:
+    """What the figures say against the issue's targets, and why."""
+    hv = figures["hypervolume_equal_time"]
+    return [
+        f"**Against the targets.** TPE reaches 98% of the grid's best in {np.median(vs_grid):.1f}× less time than the grid",
+        f"(target 20×) and {ratio_random:.2f}× less than random search (target 2×); its hypervolume is above random",
+        f"search's at {hv['tpe_above_share']:.0%} of the times up to the shortest run's end. Why the 20× is out of reach",
+        "on this space: the grid costs 585 stage jobs, and a single design from scratch (data, float network, up to",
+        "three model steps, hls, estimate) already costs about 60 s of them, so even a search that finds the goal in its",
+        "first round is about 40× faster; the goal is a needle (few of the 256 designs score within 2% of the best:",
+        "4-bit weights, half width, 50% sparsity), which TPE finds after a median of 14 trials, random search after 28.",
+        "A start-up that covers the space (`--start cover`, `search.start: cover`) did not help here: replayed on the",
+        "same 10 seeds it reached the goal in 6.2× less time than the grid and 1.46× less than random search (more",
+        "hypervolume early, the needle later).",
+        "",
+    ]
+
+
 def docs_section(figures: dict, grid_curve: pd.DataFrame, args, search: dict) -> str:
     """The section of docs/benchmarks.md: how it was measured, the table, the plot."""
     grid, tpe, rnd = figures["grid"], figures["search"], figures["random"]
@@ -479,7 +497,7 @@ def docs_section(figures: dict, grid_curve: pd.DataFrame, args, search: dict) ->
         "weight bits 4 or 8 for each of the three Dense layers (6-bit activations); reuse factor 1 or 4;",
         "strategy latency or resource. Every task at a fixed knob (an automatic task costs many trainings).",
         "",
-        f"**Score** (chosen before any result was seen): validation accuracy + {score['weights']['DSP']} × (1 − DSP / {score['budgets']['DSP']:g})"
+        f"**Score** (weights and floor chosen before any result was seen; the budgets: below): validation accuracy + {score['weights']['DSP']} × (1 − DSP / {score['budgets']['DSP']:g})"
         f" + {score['weights']['LUT']} × (1 − LUT / {score['budgets']['LUT']:g}), accuracy floor {score['accuracy_floor']}.",
         "The budgets are a small FPGA (Artix-7 XC7A50T: 120 DSP, 32,600 LUT; the smallest Artix-7, XC7A35T, was the first",
         "choice, but none of the designs both fits it and keeps the floor, so every hypervolume was 0): one point of",
@@ -514,7 +532,7 @@ def docs_section(figures: dict, grid_curve: pd.DataFrame, args, search: dict) ->
         "",
         "![best score and hypervolume against time](search_vs_grid.png)",
         "",
-        "NOTES",
+        *notes(figures, vs_grid, ratio_random),
         END,
     ])
 
