@@ -111,4 +111,3 @@ def reference_run(tmp_path_factory) -> Path:
     proc = run_workflow(workdir, small_flow_config())
     (workdir / "run.log").write_text(proc.stdout + proc.stderr)
     return workdir
-
