@@ -1,7 +1,9 @@
 """Atomic file output: a killed job never leaves a truncated result behind.
 
 Every writer goes to a temporary file in the destination's directory and renames it
-into place (rename is atomic on POSIX within one file system).
+into place (rename is atomic on POSIX within one file system). The file gets the
+permissions of any other new file (0666 less the umask): ``mkstemp`` alone would leave it
+0600, unreadable to the colleagues who share a cluster's results folder.
 """
 
 from __future__ import annotations
@@ -25,10 +27,18 @@ def atomic_path(path, suffix: str | None = None) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    # the only portable way to read the umask is to set it and set it back
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _clean(value):
