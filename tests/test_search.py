@@ -4,6 +4,7 @@ real workflow on a tiny space (a failing design, reruns, a larger budget, the gr
 import collections
 import json
 import re
+import shutil
 import types
 
 import numpy as np
@@ -373,9 +374,19 @@ def run(workdir, config, target, **kwargs):
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
+    """One finished search, read only: tests that run it on get their own copy."""
     workdir = tmp_path_factory.mktemp("search")
     proc = run(workdir, search_config(), "search")
     return workdir, proc
+
+
+@pytest.fixture
+def searched_copy(searched, tmp_path):
+    """A copy of the finished search (results and Snakemake's records, times kept), so that
+    a test that runs it on neither sees nor leaves another test's runs, in any order."""
+    workdir = tmp_path / "search"
+    shutil.copytree(searched[0], workdir, symlinks=True)
+    return workdir
 
 
 @pytest.mark.workflow
@@ -412,15 +423,15 @@ def test_a_search_without_a_space_stops_before_any_work(tmp_path):
 
 
 @pytest.mark.workflow
-def test_a_finished_search_reruns_nothing(searched):
-    workdir, _ = searched
+def test_a_finished_search_reruns_nothing(searched_copy):
+    workdir = searched_copy
     proc = run(workdir, search_config(), "search")
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
 @pytest.mark.workflow
-def test_a_larger_budget_runs_only_the_new_trials(searched):
-    workdir, _ = searched
+def test_a_larger_budget_runs_only_the_new_trials(searched_copy):
+    workdir = searched_copy
     before = pd.read_csv(workdir / ROOT / "search/trials.csv")
     proc = run(workdir, search_config(budget=4), "search")
     counts = job_counts(proc)
@@ -432,8 +443,8 @@ def test_a_larger_budget_runs_only_the_new_trials(searched):
 
 
 @pytest.mark.workflow
-def test_the_grid_shares_the_search_cache(searched):
-    workdir, _ = searched
+def test_the_grid_shares_the_search_cache(searched_copy):
+    workdir = searched_copy
     run(workdir, search_config(budget=4), "search")  # the whole space (4 designs)
     proc = run(workdir, search_config(budget=4), "grid")
     counts = job_counts(proc)
