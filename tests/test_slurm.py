@@ -85,7 +85,7 @@ exec {srun} "$@"
 LOCAL_PROFILE = {
     "default-resources": {"slurm_partition": "debug"},
     "slurm-status-command": "squeue",
-    "slurm-init-seconds-before-status-checks": 5,
+    "slurm-init-seconds-before-status-checks": 1,  # each check without news waits 10 s longer
     "slurm-keep-successful-logs": True,
 }
 
@@ -160,7 +160,11 @@ def slurm_run(cluster, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm_flow")
     profiles = ["--workflow-profile", str(REPO / "workflow/profiles/slurm"), "--profile", str(top / "profile")]
     start = time.time()
-    proc = run_workflow(workdir, small_flow_config(), *profiles, env=env)
+    umask = os.umask(0o022)  # a shared cluster's usual umask: the group and others may read
+    try:
+        proc = run_workflow(workdir, small_flow_config(), *profiles, env=env)
+    finally:
+        os.umask(umask)
     print(f"SLURM run: {time.time() - start:.0f} s")
     return workdir, proc, top
 
@@ -199,3 +203,11 @@ def test_a_line_per_design_in_the_job_logs(slurm_run):
 def test_results_equal_a_local_run(slurm_run, reference_run):
     workdir, _, _ = slurm_run
     assert measured(workdir) == measured(reference_run)
+
+
+def test_colleagues_can_read_every_result(slurm_run):
+    """Under umask 022 every result file is readable by the group and others, as any
+    other tool's output would be (atomic writes once made them 0600)."""
+    workdir, _, _ = slurm_run
+    private = [str(p.relative_to(workdir)) for p in (workdir / "results").rglob("*") if p.stat().st_mode & 0o044 != 0o044]
+    assert not private and (workdir / "results/digits/mlp/summary.csv").exists()
