@@ -85,7 +85,7 @@ def test_failed_designs_are_rows_and_never_win_a_reduce(finished, tmp_path):
     shutil.copytree(workdir / "results/digits/mlp/train", root, dirs_exist_ok=True)
     ok = parse_design_path(str(root / "prune_s0.50/hls_rf1_latency_parallel/synth_estimate"))
     bad = parse_design_path(str(root / "prune_s0.90/hls_rf1_latency_parallel/synth_estimate"))
-    record = {"status": "failed", "stage": "prune_s0.90", "failed_stage": "prune_s0.90", "reason": "FloatingPointError: loss became nan"}
+    record = {"status": "failed", "stage": "prune_s0.90", "failed_stage": "prune_s0.90", "reason": "TrainingDiverged: training diverged: loss became nan at epoch 1"}
     artifacts.write_failure([root / "prune_s0.90/metrics.json", root / "prune_s0.90/model.h5"], record)
     row = results.design_row(bad)
     assert row["status"] == "failed" and "loss became nan" in row["reason"]

@@ -5,6 +5,8 @@ import collections
 import json
 import re
 import shutil
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -312,12 +314,9 @@ def _job(tmp_path, stage, inputs=()):
 
 
 def test_a_design_failure_is_recorded_and_passed_on(tmp_path):
-    def diverge():
-        raise FloatingPointError("training diverged: loss became nan at epoch 1")
-
-    failures.run_stage(_job(tmp_path, "prune_s0.90"), diverge)
+    assert failures.run_stage(_job(tmp_path, "prune_s0.90"), _diverge) is None  # the job exits normally
     record = artifacts.stage_failure(tmp_path / "prune_s0.90")
-    assert record["failed_stage"] == "prune_s0.90" and "nan" in record["reason"]
+    assert record["failed_stage"] == "prune_s0.90" and record["reason"].startswith("TrainingDiverged: training diverged")
     assert (tmp_path / "prune_s0.90" / "model.h5").stat().st_size == 0
 
     ran = []
@@ -325,21 +324,103 @@ def test_a_design_failure_is_recorded_and_passed_on(tmp_path):
     assert not ran and artifacts.stage_failure(tmp_path / "quant_w4_a4")["failed_stage"] == "prune_s0.90"
 
 
-def test_a_bug_is_not_a_design_failure(tmp_path):
-    with pytest.raises(TypeError):
-        failures.run_stage(_job(tmp_path, "prune_s0.50"), lambda: None + 1)
-    assert not (tmp_path / "prune_s0.50").exists()
+class TrainingDiverged(failures.DesignFailed):
+    """Stands in for training.TrainingDiverged (which would load TensorFlow here)."""
 
 
-def test_a_bare_exception_counts_only_when_hls4ml_raised_it():
-    namespace = {}
-    exec(compile("def build():\n    raise Exception('Failed to compile project')\n", "/site-packages/hls4ml/backend.py", "exec"), namespace)
-    with pytest.raises(Exception) as inside:
-        namespace["build"]()
-    assert failures.is_design_failure(inside.value)
-    with pytest.raises(Exception) as outside:
-        raise Exception("Failed to compile project")
-    assert not failures.is_design_failure(outside.value)
+def _diverge():
+    raise TrainingDiverged("training diverged: loss became nan at epoch 1")
+
+
+def _called_process_error():
+    subprocess.run([sys.executable, "-c", "raise SystemExit(3)"], check=True)
+
+
+def _floating_point_error():
+    with np.errstate(divide="raise"):
+        return np.float64(1.0) / np.float64(0.0)
+
+
+def _timeout_error():
+    raise TimeoutError("a lock we wait for")
+
+
+def _timeout_expired():
+    subprocess.run([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.1)
+
+
+def _bare_exception():
+    raise Exception("Failed to compile project")  # hls4ml's words, but raised by our own code
+
+
+# errors of our own code, of the kinds that were once taken for the design's
+BUGS = {
+    "CalledProcessError": _called_process_error,
+    "FloatingPointError": _floating_point_error,
+    "TimeoutError": _timeout_error,
+    "TimeoutExpired": _timeout_expired,
+    "Exception": _bare_exception,
+    "TypeError": lambda: None + 1,
+}
+
+
+@pytest.mark.parametrize("kind", BUGS)
+def test_a_bug_fails_the_job_and_leaves_no_record(tmp_path, kind):
+    """Only a DesignFailed is the design's: any other error, whatever its type, propagates
+    from the rule script's call and writes nothing (no record, no empty outputs, no log)."""
+    for run in (failures.run_stage, failures.run_recorded):
+        with pytest.raises(Exception) as raised:
+            run(_job(tmp_path, "prune_s0.50"), BUGS[kind])
+        assert type(raised.value).__name__ == kind and not failures.is_design_failure(raised.value)
+        assert not (tmp_path / "prune_s0.50").exists()
+
+
+def test_an_automatic_task_rejects_a_failing_candidate_but_stops_on_a_bug():
+    from hlsnake.candidates import CandidateLog
+
+    record = CandidateLog("prune", 0.9, 0.01, relative=False, log=lambda *_: None)
+    assert record.evaluate({"sparsity": 0.9}, _diverge) == (False, None)  # rejected, and the task goes on
+    assert record.rows[0]["reason"] == "TrainingDiverged: training diverged: loss became nan at epoch 1"
+    for bug in (_floating_point_error, _called_process_error, _timeout_error):
+        with pytest.raises((FloatingPointError, subprocess.CalledProcessError, TimeoutError)):
+            record.evaluate({"sparsity": 0.5}, bug)
+    assert len(record.rows) == 1
+
+
+STAND_IN = """
+def build(model):
+    raise Exception("Failed to compile project")
+
+def write(model):
+    raise OSError(28, "No space left on device")
+"""
+
+
+def test_only_an_error_raised_inside_hls4ml_becomes_the_design_failure(tmp_path, monkeypatch):
+    """failures_inside turns what a package (hls4ml; a stand-in here) raises at its work into
+    the design's failure; a call that fails before it gets into the package (wrong
+    arguments), our own code and an error of the environment pass as they are."""
+    (tmp_path / "hls4ml_stand_in").mkdir()
+    (tmp_path / "hls4ml_stand_in" / "__init__.py").write_text(STAND_IN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import hls4ml_stand_in as package
+
+    monkeypatch.setitem(sys.modules, "hls4ml_stand_in", package)  # forgotten again when the test ends
+
+    class Failed(failures.DesignFailed):
+        pass
+
+    def inside(call):
+        with failures.failures_inside("hls4ml_stand_in", Failed, "hls4ml could not build it"):
+            call()
+
+    with pytest.raises(Failed, match=r"^hls4ml could not build it: Exception: Failed to compile project$") as raised:
+        inside(lambda: package.build("model"))
+    assert failures.is_design_failure(raised.value) and type(raised.value.__cause__) is Exception
+    for bug, kind in ((lambda: package.build(), TypeError), (_bare_exception, Exception), (lambda: package.write(0), OSError)):
+        with pytest.raises(Exception) as raised:
+            inside(bug)
+        assert type(raised.value) is kind
 
 
 # -- the real workflow ----------------------------------------------------------------------

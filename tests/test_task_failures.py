@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO
 from test_tasks import FIT, HLS, TUNE, problem  # noqa: F401  (the fixture, trained once for this module)
-from hlsnake import candidates, evaluation, failures, hls, kerasenv, prune, quantize, scale
+from hlsnake import candidates, evaluation, failures, hls, kerasenv, prune, quantize, scale, training
 
 # Adam with a NaN step size turns the weights and the loss into NaN in the first batch (a
 # merely huge step does not always: QKeras clips the weights it quantises)
@@ -80,11 +80,11 @@ def test_candidate_log_records_a_failure_with_its_reason(tmp_path):
     record = candidates.CandidateLog("prune", 0.9, 0.01, relative=False, log=_quiet)
     assert record.add({"sparsity": 0.5}, 0.895)
     assert not record.add({"sparsity": 0.75}, 0.85)
-    assert not record.add_failure({"sparsity": 0.875}, FloatingPointError("training diverged"))
+    assert not record.add_failure({"sparsity": 0.875}, training.TrainingDiverged("training diverged"))
     record.write(tmp_path / "candidates.csv")
     frame = pd.read_csv(tmp_path / "candidates.csv", keep_default_na=False)
     assert list(frame["accepted"]) == [True, False, False]
-    assert list(frame["reason"]) == ["", "accuracy drop exceeds the tolerance", "FloatingPointError: training diverged"]
+    assert list(frame["reason"]) == ["", "accuracy drop exceeds the tolerance", "TrainingDiverged: training diverged"]
     assert frame["accuracy"][2] == "" and record.within_tolerance
 
 
@@ -97,7 +97,7 @@ def test_auto_prune_logs_a_diverged_candidate_and_goes_on(problem, monkeypatch):
     pruned, sparsity, record = prune.auto_prune(model, split, 0.05, TUNE, log=_quiet)
     frame = record.frame()
     assert len(calls) == len(frame) >= 3
-    _rejected_with_reason(frame.iloc[1], "FloatingPointError: training diverged")
+    _rejected_with_reason(frame.iloc[1], "TrainingDiverged: training diverged")
     assert frame["sparsity"][1] == 0.75
     assert frame["accepted"].any() and sparsity > 0  # the search went on to an accepted design
     assert frame.loc[frame["sparsity"] == round(sparsity, 4), "accepted"].item()
@@ -110,7 +110,7 @@ def test_auto_scale_logs_a_diverged_candidate_and_goes_on(problem, monkeypatch):
     kerasenv.seed_everything(2)
     scaled, factor, record = scale.auto_scale(model, split, 0.1, {**FIT, "epochs": 8, "max_rejections": 2}, log=_quiet)
     frame = record.frame()
-    _rejected_with_reason(frame.iloc[0], "FloatingPointError: training diverged")
+    _rejected_with_reason(frame.iloc[0], "TrainingDiverged: training diverged")
     assert frame["width_factor"][0] == 0.875 and frame["hidden"][0] == "14"
     assert frame["accepted"].any() and factor < 1  # counted as one rejection, the search went on
     assert scale.hidden_widths(scaled) == [round(16 * factor)]
@@ -124,7 +124,7 @@ def test_auto_quantize_logs_a_failed_build_and_goes_on(problem, tmp_path, monkey
     qmodel, wbits, abits, precisions, record = quantize.auto_quantize(model, split, 0.04, cfg, CSIM, tmp_path, log=_quiet)
     frame = record.frame()
     assert frame["weight_bits"][1] == "4-4"
-    _rejected_with_reason(frame.iloc[1], "Exception: Failed to compile project")
+    _rejected_with_reason(frame.iloc[1], "CompileFailed: hls4ml could not compile the design's C++: Exception: Failed to compile project")
     assert len(frame) == 3 and frame["weight_bits"][2] == "5-5" and record.within_tolerance
     chosen = frame[frame["weight_bits"] == "-".join(map(str, wbits))]
     assert chosen["accepted"].item() and wbits[0] > 4  # the failed 4 sent the bisection up
@@ -136,7 +136,7 @@ def test_auto_quantize_fails_as_a_design_when_the_widest_cannot_be_built(problem
     split, model = problem
     diverge_on_call(quantize, 1, monkeypatch)
     cfg = {**TUNE, "min_bits": 3, "max_bits": 8, "per_layer": False}
-    with pytest.raises(failures.DesignFailed, match=r"widest candidate \(8 bits\).*FloatingPointError") as err:
+    with pytest.raises(failures.DesignFailed, match=r"widest candidate \(8 bits\).*TrainingDiverged: training diverged") as err:
         quantize.auto_quantize(model, split, 0.04, cfg, HLS, tmp_path, log=_quiet)
     assert failures.is_design_failure(err.value)
 
@@ -150,7 +150,7 @@ def test_auto_precision_logs_a_failed_build_and_goes_on(problem, tmp_path, monke
     knobs = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
     chosen, record = hls.auto_precision(model, split, CSIM, knobs, 0.01, tmp_path, log=_quiet)
     frame = record.frame()
-    _rejected_with_reason(frame.iloc[1], "Exception: Failed to compile project")
+    _rejected_with_reason(frame.iloc[1], "CompileFailed: hls4ml could not compile the design's C++: Exception: Failed to compile project")
     assert frame["accepted"][0] and frame["accepted"].sum() >= 1
     assert set(chosen) == {"x_in"}
     assert frame.loc[frame["precision"] == chosen["x_in"], "accepted"].all()

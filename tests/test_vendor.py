@@ -220,7 +220,7 @@ def test_timeout_kills_the_tool_and_names_the_config_key(projects, path_with, tm
     path_with("vitis_hls")
     hls_dir = _fresh(projects["Vitis"], tmp_path)
     start = time.time()
-    with pytest.raises(rtl.ToolTimeout, match=r"vitis_hls C synthesis timed out after 2 s \(config key synth\.timeout\)"):
+    with pytest.raises(rtl.SynthesisTimeout, match=r"vitis_hls C synthesis timed out after 2 s \(config key synth\.timeout\)"):
         synth.run("vitis", _job(hls_dir, tmp_path, timeout=2))
     assert time.time() - start < 30
     pid = int((tmp_path / "synth/prj/pid.txt").read_text())
@@ -242,21 +242,39 @@ def test_no_report_after_the_tool_ran(projects, path_with, tmp_path, monkeypatch
         synth.run("vitis", _job(_fresh(projects["Vitis"], tmp_path), tmp_path))
 
 
-def test_a_missing_report_is_a_recorded_design_failure(projects, path_with, tmp_path, monkeypatch):
-    """Through the rule script's path: the failure is written to resources.json, not raised."""
+def _csynth_through_the_rule_script(hls_dir, tmp_path, timeout):
+    """csynth as scripts/csynth.py runs it: a design failure is written to resources.json."""
     from types import SimpleNamespace
 
     from hlsnake import failures, stages
 
-    assert issubclass(vendor.SynthesisFailed, failures.DesignFailed)
-    monkeypatch.setenv("FAKE_HLS_MODE", "silent")
-    path_with("vitis_hls")
-    hls_dir = _fresh(projects["Vitis"], tmp_path)
     out = hls_dir / "synth_vitis" / "resources.json"
     job = SimpleNamespace(input=[str(hls_dir / "layers.json")], output=[str(out)])
-    hls_cfg, synth_cfg = {"backend": "Vitis"}, {"backend": "vitis", "timeout": 60}
-    assert failures.run_stage(job, stages.csynth, hls_dir, out, "vitis", hls_cfg, synth_cfg, tmp_path / "data.npz") is None
+    hls_cfg, synth_cfg = {"backend": "Vitis"}, {"backend": "vitis", "timeout": timeout}
+    return out, failures.run_stage(job, stages.csynth, hls_dir, out, "vitis", hls_cfg, synth_cfg, tmp_path / "data.npz")
+
+
+def test_a_synthesis_timeout_is_a_recorded_design_failure(projects, path_with, tmp_path, monkeypatch):
+    from hlsnake import failures
+
+    monkeypatch.setenv("FAKE_HLS_MODE", "hang")
+    path_with("vitis_hls")
+    hls_dir = _fresh(projects["Vitis"], tmp_path)
+    out, result = _csynth_through_the_rule_script(hls_dir, tmp_path, timeout=1)
+    assert result is None  # the job exits normally
     record = failures.stage_failure(out.parent)
     assert record["failed_stage"] == "synth_vitis"
-    assert record["reason"].startswith("SynthesisFailed: vitis_hls finished but left no report")
+    assert record["reason"].startswith("SynthesisTimeout: vitis_hls C synthesis timed out after 1 s (config key synth.timeout)")
     assert (out.parent / "prj" / "called.txt").is_file() and not (hls_dir / "prj" / "called.txt").exists()
+
+
+@pytest.mark.parametrize("mode", ["fail", "silent"])
+def test_a_failing_tool_fails_the_job_and_leaves_no_record(projects, path_with, tmp_path, monkeypatch, mode):
+    """The tool exiting with an error, or leaving no report, may be its licence or its
+    installation as well as the design: the job fails, and is rerun with the workflow."""
+    monkeypatch.setenv("FAKE_HLS_MODE", mode)
+    path_with("vitis_hls")
+    hls_dir = _fresh(projects["Vitis"], tmp_path)
+    with pytest.raises(RuntimeError, match="vitis_hls C synthesis failed" if mode == "fail" else "left no report"):
+        _csynth_through_the_rule_script(hls_dir, tmp_path, timeout=60)
+    assert not (hls_dir / "synth_vitis" / "resources.json").exists()

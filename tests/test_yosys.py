@@ -67,7 +67,7 @@ def test_a_synthesis_timeout_says_so_and_after_how_long(split_path, tmp_path):  
     split = data.Split(split_path)
     model = pruned_quantised(trained_mlp(split), split, 0.5, 6)
     job = make_job(model, split_path, tmp_path / "slow", timeout=1, rtl={"verilog_vectors": 0})
-    with pytest.raises(rtl.ToolTimeout, match=r"Yosys synth_xilinx -family xcup timed out after 1 s \(config key synth.timeout\)"):
+    with pytest.raises(rtl.SynthesisTimeout, match=r"Yosys synth_xilinx -family xcup timed out after 1 s \(config key synth.timeout\)"):
         synth.run("yosys", job)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .emulator import EmulationUnsupported, Emulator, compare
-from .failures import DesignFailed
+from .failures import DesignFailed, raised_inside
 
 EMULATOR, CSIM = "emulator", "csim"
 METHODS = {"emulate": EMULATOR, "csim": CSIM}  # config hls.evaluate -> the evaluator it asks for
@@ -38,6 +39,10 @@ class EvaluationMismatch(DesignFailed):
     """The emulator and the C simulation disagree on a design."""
 
 
+class CompileFailed(DesignFailed):
+    """hls4ml could not build the design's C simulation: g++ failed on its generated C++."""
+
+
 @dataclass
 class BitAccurate:
     """How a design's outputs are computed: ``predict(X)`` and the evaluator's name."""
@@ -49,10 +54,24 @@ class BitAccurate:
 
 
 def compile_csim(hls_model) -> float:
-    """Write and compile the C++ model with g++; returns the seconds it took."""
+    """Write and compile the C++ model with g++; returns the seconds it took. An error raised
+    inside hls4ml (its g++ build failed) fails the design (:class:`CompileFailed`)."""
+    if shutil.which("g++") is None:  # hls4ml's build_lib.sh runs g++: without it no design builds, none is to blame
+        raise RuntimeError("the C simulation needs g++ on PATH (hls4ml's build_lib.sh runs it)")
     start = time.time()
-    with contextlib.redirect_stdout(io.StringIO()):  # hls4ml prints every file it writes
-        hls_model.compile()
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):  # hls4ml prints every file it writes, and g++'s errors
+            hls_model.compile()
+    except Exception as exc:
+        if not raised_inside(exc, "hls4ml"):
+            raise
+        output = printed.getvalue()
+        print(output[-5000:], flush=True)  # g++'s output, into the job's log
+        error = next((line.strip() for line in output.splitlines() if "error:" in line), "")
+        raise CompileFailed(
+            f"hls4ml could not compile the design's C++: {type(exc).__name__}: {exc}" + (f" ({error})" if error else "")
+        ) from exc
     return time.time() - start
 
 
@@ -106,6 +125,6 @@ def check_against_csim(hls_model, samples: list[np.ndarray], compiled: bool = Fa
 
 
 __all__ = [
-    "CSIM", "EMULATOR", "METHODS", "SOURCES", "BitAccurate", "EvaluationMismatch", "bit_accurate",
+    "CSIM", "EMULATOR", "METHODS", "SOURCES", "BitAccurate", "CompileFailed", "EvaluationMismatch", "bit_accurate",
     "check_against_csim", "compile_csim", "csim_predict",
 ]  # fmt: skip

@@ -19,7 +19,7 @@ from . import kerasenv  # noqa: F401  (Keras 2 registered as 'keras' before hls4
 from .candidates import CandidateLog, lowest_accepted
 from .data import Split
 from .evaluation import BitAccurate, bit_accurate
-from .failures import DesignFailed
+from .failures import DesignFailed, failures_inside
 from .fixed import Fixed, integer_bits, quantize_to
 from .graph import (
     ACTIVATION, DROPOUT, activation_ranges, activation_of, classes_of, float_relus, kernel_arrays, kernel_names,
@@ -179,11 +179,19 @@ def check_convertible(model, knobs: dict) -> None:
         raise DesignFailed(f"hls4ml 1.3 has no Resource strategy for {(depthwise_1d or depthwise_2d)[0]} in io_parallel; use Latency or io_stream")
 
 
+class ConversionFailed(DesignFailed):
+    """hls4ml could not convert the design, or write its project."""
+
+
 def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict | None = None):
-    """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet)."""
+    """Write the hls4ml project of ``model`` into ``output_dir`` (not compiled yet). An error
+    raised inside hls4ml on the way fails the design (:class:`ConversionFailed`)."""
     check_convertible(model, knobs)
     # hls4ml prints the whole model and per-layer notes; keep the job log readable.
-    with contextlib.redirect_stdout(io.StringIO()) as chatter:
+    with (
+        contextlib.redirect_stdout(io.StringIO()) as chatter,
+        failures_inside("hls4ml", ConversionFailed, "hls4ml could not convert the design"),
+    ):
         config = build_config(model, hls_cfg, knobs, precisions)
         hls_model = hls4ml.converters.convert_from_keras_model(
             model,
@@ -198,6 +206,12 @@ def convert(model, output_dir: str, hls_cfg: dict, knobs: dict, precisions: dict
     _name_softmax_configs_as_called(hls_model)
     notes = [line for line in chatter.getvalue().splitlines() if re.search(r"WARNING|Invalid|adjust", line)]
     return hls_model, notes
+
+
+def write(hls_model) -> None:
+    """Write the design's hls4ml project (for a vendor tool); hls4ml failing at it fails the design."""
+    with failures_inside("hls4ml", ConversionFailed, "hls4ml could not write the design's project"):
+        hls_model.write()
 
 
 def _name_softmax_configs_as_called(hls_model) -> None:

@@ -139,7 +139,7 @@ def hls_convert(data_path, parent_dir, out_dir, hls_cfg: dict, knobs: dict) -> d
     if bit.evaluator == CSIM and not bit.note:  # every design simulated in C: the emulator must agree
         extra["csim_check"], _ = check_against_csim(hls_model, [split.xy(p, model.input_shape[1:])[0] for p in SPLITS], compiled=True)
     else:
-        hls_model.write()  # the project, for a vendor tool (the C simulation wrote it already)
+        hls.write(hls_model)  # the project, for a vendor tool (the C simulation wrote it already)
     layers, weights = hls.describe(hls_model)
     write_description(out_dir, {"clock_period": hls_cfg["clock_period"], "part": hls_cfg["part"], "layers": layers}, weights)
     metrics = {

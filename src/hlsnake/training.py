@@ -7,8 +7,13 @@ import time
 import numpy as np
 
 from .data import Split
+from .failures import DesignFailed
 from .graph import classes_of, kernel_variables, n_outputs, output_activation
 from .kerasenv import keras
+
+
+class TrainingDiverged(DesignFailed):
+    """The loss became NaN or infinite: the design's own failure (its knobs, its data)."""
 
 
 def loss_and_metric(model: keras.Model):
@@ -36,7 +41,7 @@ def fit(model: keras.Model, split: Split, cfg: dict, *, early_stopping: bool = T
 
     With ``early_stopping`` the run stops on the validation loss after ``patience``
     epochs without improvement and keeps the best weights. A NaN loss stops the run
-    with an error instead of saving a broken model.
+    with :class:`TrainingDiverged` instead of saving a broken model.
     """
     epochs, batch_size, patience = cfg["epochs"], cfg["batch_size"], cfg.get("patience")
     learning_rate = cfg["learning_rate"]
@@ -53,7 +58,7 @@ def fit(model: keras.Model, split: Split, cfg: dict, *, early_stopping: bool = T
     )
     losses = history.history["loss"]
     if not np.all(np.isfinite(losses)):
-        raise FloatingPointError(f"training diverged: loss became {losses[-1]} at epoch {len(losses)}")
+        raise TrainingDiverged(f"training diverged: loss became {losses[-1]} at epoch {len(losses)}")
     log(
         f"  trained {len(losses)} epoch(s) in {time.time() - start:.1f} s: "
         f"loss {losses[-1]:.4f}, val_accuracy {history.history['val_accuracy'][-1]:.4f}"

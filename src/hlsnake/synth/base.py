@@ -79,12 +79,16 @@ def run(name: str, job: SynthJob) -> dict:
 # -- running a tool ----------------------------------------------------------------------
 
 
-class ToolFailed(DesignFailed):
-    pass
+class ToolFailed(RuntimeError):
+    """A tool exited with an error: missing licence, crash or the design, it cannot tell."""
 
 
 class ToolTimeout(TimeoutError):
     pass
+
+
+class SynthesisTimeout(DesignFailed):
+    """The synthesis of the design ran past ``synth.timeout``: the design's own failure."""
 
 
 def run_tool(cmd: list[str], cwd: Path, timeout: float, what: str) -> str:
@@ -103,3 +107,12 @@ def run_tool(cmd: list[str], cwd: Path, timeout: float, what: str) -> str:
     if proc.returncode != 0:
         raise ToolFailed(f"{what} failed (exit code {proc.returncode}) in {cwd}:\n{output[-3000:]}")
     return output
+
+
+def run_synthesis(cmd: list[str], cwd: Path, timeout: float, what: str) -> str:
+    """:func:`run_tool` for a tool that synthesises the design: its timeout is the design's
+    failure (:class:`SynthesisTimeout`); the tool failing is not (:class:`ToolFailed`)."""
+    try:
+        return run_tool(cmd, cwd, timeout, what)
+    except ToolTimeout as exc:
+        raise SynthesisTimeout(str(exc)) from exc

@@ -26,7 +26,7 @@ import numpy as np
 from ..failures import DesignFailed
 from ..fixed import Fixed
 from ..artifacts import METRICS_FILE, MODEL_FILE, read_metrics
-from .base import Backend, SynthJob, ToolFailed, ToolTimeout, register, run_tool  # noqa: F401  (the tool errors are rtl's too)
+from .base import Backend, SynthJob, SynthesisTimeout, ToolFailed, ToolTimeout, register, run_tool  # noqa: F401  (the tool errors are rtl's too)
 
 TOP = "net"  # name of the generated top module
 

@@ -5,8 +5,9 @@ wrote (``<hls stage>/prj``), the way hls4ml 1.3's own ``build()`` does with
 ``csim=0 synth=1`` (and nothing else), within ``synth.timeout`` seconds, and reads the
 reports with :mod:`hlsnake.synth.hls_reports`. The tool runs in a copy of the project in
 the synth stage's own directory (``<synth stage>/prj``): the hls stage's output is never
-written to. A tool that fails, times out or leaves no report is a design failure
-(:mod:`hlsnake.failures`). ``synth.backend: auto`` is resolved once,
+written to. A synthesis that runs past the timeout is a design failure
+(:mod:`hlsnake.failures`); a tool that fails or leaves no report fails the job (it cannot
+tell the design from its licence or installation). ``synth.backend: auto`` is resolved once,
 when the config is validated (:func:`resolve`), so a design's path names the backend
 that really ran.
 """
@@ -18,9 +19,8 @@ import shutil
 from pathlib import Path
 
 from ..artifacts import PROJECT_DIR
-from ..failures import DesignFailed
 from . import hls_reports
-from .base import BACKENDS, Backend, BackendUnavailable, SynthJob, register, run_tool
+from .base import BACKENDS, Backend, BackendUnavailable, SynthJob, register, run_synthesis
 
 # executables that run each backend, preferred first (hls4ml 1.3 runs Vitis through vitis-run;
 # Vitis HLS releases before 2024.2 have only vitis_hls, which runs the same Tcl script)
@@ -32,8 +32,8 @@ BUILD_OPTIONS = {"reset": 1, "csim": 0, "synth": 1, "cosim": 0, "validation": 0,
 OPEN_BACKEND = "yosys"  # the open-source path, used by 'auto' when no vendor tool is installed
 
 
-class SynthesisFailed(DesignFailed):
-    pass
+class SynthesisFailed(RuntimeError):
+    """The project or the tool's reports are not as they should be: not the design's failure."""
 
 
 def _project_setting(prj: Path, name: str) -> str | None:
@@ -100,7 +100,7 @@ def run(job: SynthJob, backend: str) -> dict:
     shutil.copytree(source, prj, ignore=shutil.ignore_patterns("*.so"))  # not the g++ emulation library
     command = build_command(backend, prj)
     tool = command[0]
-    output = run_tool(command, prj, timeout, f"{tool} C synthesis")
+    output = run_synthesis(command, prj, timeout, f"{tool} C synthesis")
     (out_dir / f"{tool}.log").write_text(output)
     try:
         record = hls_reports.read_project(prj, top=_project_setting(prj, "project_name") or "myproject")

