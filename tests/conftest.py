@@ -20,6 +20,13 @@ HLS_REPORTS_MORE = FIXTURES / "hls_reports_more"
 JET_MODELS = FIXTURES / "models" / "jet_dnn"
 
 
+def pytest_collection_modifyitems(items):
+    """A test that runs the workflow is slow: ``pytest -m "not slow"`` leaves it out."""
+    for item in items:
+        if item.get_closest_marker("workflow"):
+            item.add_marker(pytest.mark.slow)
+
+
 def require_fixtures(path: Path = FIXTURES) -> Path:
     """Skip (saying why) where the shared fixtures folder is absent."""
     if not path.exists():

@@ -11,6 +11,8 @@ import pytest
 from hlsnake import artifacts, data, evaluation, failures, hls, kerasenv, training
 from hlsnake.kerasenv import keras
 
+pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
+
 HLS = {"backend": "Vitis", "part": "xcu250-figd2104-2L-e", "clock_period": 5, "default_precision": "ap_fixed<16,6>"}
 KNOBS = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
 FIT = {"epochs": 2, "batch_size": 64, "learning_rate": 0.005, "patience": None}

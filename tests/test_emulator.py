@@ -30,6 +30,8 @@ import hls4ml  # noqa: E402
 
 from hlsnake.emulator import EmulationMismatch, EmulationUnsupported, Emulator, compare, fixedpoint, verify  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
+
 keras = kerasenv.keras
 L = keras.layers
 

@@ -121,6 +121,7 @@ def test_shape_check_names_both_sides():
     models.check_shapes(binary, 5, None, 2)  # one score for two classes
 
 
+@pytest.mark.slow
 def test_reinitialise_is_seeded_and_keeps_the_architecture():
     model = residual()
     a, b, c = models.reinitialise(model, 1), models.reinitialise(model, 1), models.reinitialise(model, 2)
@@ -161,6 +162,7 @@ def test_relus_and_the_class_of_a_single_score():
     assert graph.n_classes_of(sigmoid) == 2
 
 
+@pytest.mark.slow
 def test_batchnorm_folds_into_the_layer_before_it_exactly(tmp_path):
     kerasenv.seed_everything(0)
     model = residual()

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import JET_MODELS, require_fixtures
 
+pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
+
 HLS = {"backend": "Vitis", "part": "xcu250-figd2104-2L-e", "clock_period": 5, "default_precision": "ap_fixed<16,6>"}
 KNOBS = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"}
 

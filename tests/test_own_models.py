@@ -25,6 +25,8 @@ from hlsnake.kerasenv import keras
 from hlsnake.synth import estimate
 from hlsnake.training import accuracy, fit
 
+pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
+
 L = keras.layers
 HLS = {"backend": "Vitis", "part": "xcu250-figd2104-2L-e", "clock_period": 5, "default_precision": "ap_fixed<16,6>"}
 SCALE = {"epochs": 40, "batch_size": 32, "learning_rate": 0.005, "patience": 5}

@@ -98,6 +98,7 @@ def test_quantized_relu_rounds_and_saturates_like_qkeras_on_every_input():
     )
 
 
+@pytest.mark.slow
 def test_traced_mlp_is_bit_exact_with_qkeras(mlps, split_path):
     split = data.Split(split_path)
     X, y = split.xy("test", (split.n_features,))
@@ -108,6 +109,7 @@ def test_traced_mlp_is_bit_exact_with_qkeras(mlps, split_path):
         assert check["accuracy"] == check["qkeras_accuracy"]
 
 
+@pytest.mark.slow
 def test_traced_cnn_is_bit_exact_with_qkeras(split_path):
     """QConv2D (valid), MaxPooling2D, Flatten and QDense: untrained, random weights."""
     split = data.Split(split_path)
@@ -136,6 +138,7 @@ def test_pipeline_stages_follow_the_clock(mlps):
 
 
 @pytest.mark.skipif(not shutil.which("iverilog"), reason="Icarus Verilog (Debian package iverilog) is not installed")
+@pytest.mark.slow
 def test_icarus_simulation_of_the_verilog_matches_and_catches_a_mismatch(mlps, split_path, tmp_path):
     split = data.Split(split_path)
     design = rtl.build(mlps[0], rtl.PortType.parse(INPUT), clock_ns=5.0, adder_delay_ns=1.0)
@@ -151,6 +154,7 @@ def test_icarus_simulation_of_the_verilog_matches_and_catches_a_mismatch(mlps, s
 # -- the da4ml backend -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_da4ml_backend_reports_its_estimate_and_the_check(mlps, split_path, tmp_path):
     job = make_job(mlps[0], split_path, tmp_path / "design")
     result = synth.run("da4ml", job)

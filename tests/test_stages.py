@@ -36,6 +36,7 @@ def test_train_beats_chance_and_records_metrics(trained):
     assert saved["provenance"]["packages"]["hls4ml"] == "1.3.0"
 
 
+@pytest.mark.slow
 def test_prune_reaches_the_target_sparsity(trained):
     data_path, train_dir, _ = trained
     out = train_dir / "prune_s0.70"
@@ -45,6 +46,7 @@ def test_prune_reaches_the_target_sparsity(trained):
     assert metrics["accuracy"] > 0.7
 
 
+@pytest.mark.slow
 def test_quantize_keeps_pruned_zeros_and_hls_matches_qkeras(trained):
     data_path, train_dir, _ = trained
     pruned = train_dir / "prune_s0.50"
@@ -85,6 +87,7 @@ class OneLsbHigh(Emulator):
         return tensors
 
 
+@pytest.mark.slow
 def test_a_wrong_emulation_fails_the_design_at_its_csim_check(trained, monkeypatch):
     """The C simulation of a front design agrees with the emulator; with a wrong emulator the
     same check fails the design, with the first difference in its recorded reason."""
@@ -106,6 +109,7 @@ def test_a_wrong_emulation_fails_the_design_at_its_csim_check(trained, monkeypat
     assert "output" in record["reason"]
 
 
+@pytest.mark.slow
 def test_cnn_on_digits_images_through_io_stream(trained):
     """The small CNN (digits as 8x8x1 images) converts, compiles and simulates with io_stream."""
     data_path, train_dir, _ = trained

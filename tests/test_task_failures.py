@@ -88,6 +88,7 @@ def test_candidate_log_records_a_failure_with_its_reason(tmp_path):
     assert frame["accuracy"][2] == "" and record.within_tolerance
 
 
+@pytest.mark.slow
 def test_auto_prune_logs_a_diverged_candidate_and_goes_on(problem, monkeypatch):  # noqa: F811
     from hlsnake.models import total_sparsity
 
@@ -104,6 +105,7 @@ def test_auto_prune_logs_a_diverged_candidate_and_goes_on(problem, monkeypatch):
     assert abs(total_sparsity(pruned) - sparsity) < 0.05
 
 
+@pytest.mark.slow
 def test_auto_scale_logs_a_diverged_candidate_and_goes_on(problem, monkeypatch):  # noqa: F811
     split, model = problem
     diverge_on_call(scale, 1, monkeypatch)
@@ -116,6 +118,7 @@ def test_auto_scale_logs_a_diverged_candidate_and_goes_on(problem, monkeypatch):
     assert scale.hidden_widths(scaled) == [round(16 * factor)]
 
 
+@pytest.mark.slow
 def test_auto_quantize_logs_a_failed_build_and_goes_on(problem, tmp_path, monkeypatch):  # noqa: F811
     split, model = problem
     break_compile_on_call(2, monkeypatch)  # the second candidate (4 bits): g++ fails on it
@@ -132,6 +135,7 @@ def test_auto_quantize_logs_a_failed_build_and_goes_on(problem, tmp_path, monkey
     assert not list(tmp_path.glob("candidate*"))  # the failed candidate's scratch project is removed too
 
 
+@pytest.mark.slow
 def test_auto_quantize_fails_as_a_design_when_the_widest_cannot_be_built(problem, tmp_path, monkeypatch):  # noqa: F811
     split, model = problem
     diverge_on_call(quantize, 1, monkeypatch)
@@ -141,6 +145,7 @@ def test_auto_quantize_fails_as_a_design_when_the_widest_cannot_be_built(problem
     assert failures.is_design_failure(err.value)
 
 
+@pytest.mark.slow
 def test_auto_precision_logs_a_failed_build_and_goes_on(problem, tmp_path, monkeypatch):  # noqa: F811
     split, model = problem
     only_input = lambda m, s: dict(list(real_tensors(m, s).items())[:1])  # noqa: E731  (fewer builds)
@@ -160,6 +165,7 @@ def test_auto_precision_logs_a_failed_build_and_goes_on(problem, tmp_path, monke
 # -- a missed tolerance is recorded -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_auto_quantize_that_misses_its_tolerance_says_so_up_to_the_summary(problem, tmp_path):  # noqa: F811
     from hlsnake import results, stages
     from hlsnake.designs import parse_design_path
@@ -216,6 +222,7 @@ def test_hls_bisection_never_tries_a_zero_width_type(problem, tmp_path, monkeypa
 # -- pruning in memory ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pruned_model_goes_straight_to_qkeras_in_memory(problem):  # noqa: F811
     split, model = problem
     kerasenv.seed_everything(4)
@@ -227,6 +234,7 @@ def test_pruned_model_goes_straight_to_qkeras_in_memory(problem):  # noqa: F811
     assert {id(layer) for layer in pruned.layers}.isdisjoint(id(layer) for layer in model.layers)
 
 
+@pytest.mark.slow
 def test_pruning_keeps_the_weights_of_layers_it_does_not_prune(problem):  # noqa: F811
     from hlsnake.kerasenv import keras
 
@@ -285,6 +293,7 @@ print(json.dumps({"threads": [threading.get_intra_op_parallelism_threads(), thre
 """
 
 
+@pytest.mark.slow
 def test_train_limits_tensorflow_to_the_jobs_threads_and_stays_deterministic(problem, tmp_path):  # noqa: F811
     split, _ = problem
     runs = []

