@@ -199,6 +199,35 @@ def test_resource_strategy_with_reuse_factor_one_binds_like_latency():
     assert rom["DSP"] == 8 and rom["BRAM_18K"] >= 1  # ceil(128/16) general multipliers; weights in BRAM
 
 
+# A 16x10 Dense layer, 16-bit data and weights, the multiplications on DSPs (config_op mul
+# -impl dsp). Expected by hand from hls4ml 1.3's code: the Resource kernel
+# (nnet_dense_resource.h) has block_factor = ceil(n_in * n_out / R) general multipliers that
+# read every weight, zeros included, from a ROM of R words (one word per cycle: an interval
+# of R; BRAM from R = 8, as the estimator's rules say); the Latency kernel's multiplier_limit
+# (core_templates.py) is ceil(n_in * n_out / R) - n_zeros / R, its weights are constants.
+RESOURCE_VS_LATENCY = [
+    # strategy, R, half the weights zero, DSP, interval, BRAM_18K
+    ("resource", 4, False, 40, 4, 0),  # ceil(160 / 4)
+    ("resource", 4, True, 40, 4, 0),  # zeros included
+    ("resource", 8, True, 20, 8, 9),  # ROM 8 words x (20 x 16 bits): ceil(320 / 36) BRAM18K of 512x36
+    ("resource", 16, False, 10, 16, 5),  # ROM 16 words x 160 bits: ceil(160 / 36)
+    ("latency", 4, False, 40, 4, 0),
+    ("latency", 4, True, 20, 4, 0),  # 40 - 80 / 4: a zero weight costs no multiplier
+    ("latency", 8, True, 10, 8, 0),  # 20 - 80 / 8
+]
+
+
+@pytest.mark.parametrize("tool", ["Vitis", "Vivado"])
+@pytest.mark.parametrize("strategy, reuse, pruned, dsp, interval, bram", RESOURCE_VS_LATENCY)
+def test_resource_strategy_against_latency_by_hand(tool, strategy, reuse, pruned, dsp, interval, bram):
+    w = np.full((16, 10), 341 / 1024)  # 341 = 101010101b: five CSD digits, a true multiplication
+    w[:, ::2] *= -1
+    if pruned:
+        w[::2, :] = 0  # 80 of 160 weights
+    result = estimate.estimate(*_dense(w, reuse=reuse, strategy=strategy), 5.0, mul_impl="dsp", tool=tool)
+    assert (result["DSP"], result["interval"], result["BRAM_18K"]) == (dsp, interval, bram)
+
+
 def test_slower_parts_and_faster_clocks_take_more_cycles():
     w = _random_weights(5, shape=(64, 32))
     fast = estimate.estimate(*_dense(w), 5.0, part="xcu250-figd2104-2L-e")

@@ -21,15 +21,15 @@ ESTIMATE = {"source": "estimate", "estimator_version": "0.4", **HARDWARE, "error
 VENDOR = {"source": "vitis_hls", "tool_version": "2025.1", **HARDWARE}
 
 
-def finished_design(root, backend: str, resources: dict):
+def finished_design(root, backend: str, resources: dict, stage: str = "quant_w4_a4", accuracy: float = 0.89):
     """A finished design's records, as its stages leave them: the model's and the hls
     stage's metrics.json and the synthesis stage's resources.json."""
-    model = root / "results/digits/mlp/train/quant_w4_a4"
+    model = root / "results/digits/mlp/train" / stage
     hls = model / "hls_rf1_latency_parallel"
     synth = hls / f"synth_{backend}"
     synth.mkdir(parents=True, exist_ok=True)
     write_json(model / METRICS_FILE, {"accuracy": 0.9, "val_accuracy": 0.91, "sparsity": 0.0, "n_params": 1000})
-    write_json(hls / METRICS_FILE, {"accuracy": 0.89, "val_accuracy": 0.9, "agreement": 0.99, "evaluator": CSIM})
+    write_json(hls / METRICS_FILE, {"accuracy": accuracy, "val_accuracy": 0.9, "agreement": 0.99, "evaluator": CSIM})
     write_json(synth / RESOURCES_FILE, resources)
     return parse_design_path(str(synth))
 
@@ -52,6 +52,25 @@ def test_the_summary_and_the_trials_carry_the_errors(tmp_path):
     assert "_err_pct" not in report.html_table(frame.iloc[1:], "t")
     row = trials.result_row(designs[0])
     assert row["latency_cycles_err_pct"] == ERROR_PCT["latency_cycles"] and row["resource_source"] == "estimate 0.4"
+
+
+def test_the_summary_front_is_bit_accurate_accuracy_against_dsp_and_lut(tmp_path):
+    # stage: (accuracy, DSP, LUT) and whether it is on the front, by hand
+    designs = {
+        "quant_w4_a4": (0.90, 10, 1000, True),
+        "quant_w5_a5": (0.85, 20, 2000, False),  # quant_w4_a4 is more accurate and smaller
+        "quant_w6_a6": (0.95, 30, 500, True),  # the most accurate
+        "quant_w7_a7": (0.80, 5, 3000, True),  # the fewest DSPs
+        "quant_w8_a8": (0.90, 10, 1000, True),  # equal to quant_w4_a4: neither dominates
+        "quant_w3_a3": (0.90, 10, 1001, False),  # quant_w4_a4 has one LUT fewer
+        "quant_w2_a2": (0.96, 40, 4000, True),  # (more accurate than any)
+    }
+    rows = [
+        finished_design(tmp_path, "estimate", {**ESTIMATE, "DSP": dsp, "LUT": lut}, stage, accuracy)
+        for stage, (accuracy, dsp, lut, _) in designs.items()
+    ]
+    frame = report.summary_frame(rows)
+    assert frame["pareto"].tolist() == [front for *_, front in designs.values()]
 
 
 def test_estimated_costs_get_error_bars_and_measured_ones_none():

