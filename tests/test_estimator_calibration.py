@@ -57,6 +57,7 @@ def validation(corpus):
     return rows, instances, seen
 
 
+@pytest.mark.slow
 def test_every_report_with_a_model_is_a_case_and_the_others_say_why(corpus):
     cases, skipped = corpus
     with_model, without = [], []
@@ -70,6 +71,7 @@ def test_every_report_with_a_model_is_a_case_and_the_others_say_why(corpus):
     assert {case.tool for case in cases} == set(calibration.FAMILIES)
 
 
+@pytest.mark.slow
 def test_no_network_is_both_fitted_and_checked(corpus, validation):
     cases = corpus[0]
     rows, _, seen = validation
@@ -103,6 +105,7 @@ def test_the_package_docs_and_estimates_carry_the_same_errors():
 
 
 @pytest.mark.parametrize("family", calibration.FAMILIES)
+@pytest.mark.slow
 def test_leave_one_network_out_error_does_not_grow(validation, family):
     stats = calibration.summary(validation[0])[family]
     stored = estimate._CALIBRATION
@@ -111,6 +114,7 @@ def test_leave_one_network_out_error_does_not_grow(validation, family):
         assert stats[metric]["worst"] <= stored["worst"][family][metric] + MARGIN, (metric, stats[metric])
 
 
+@pytest.mark.slow
 def test_stored_coefficients_are_the_fit_on_all_reports(corpus):
     """Not tuned by hand: the fit, from its priors, on every report gives what is stored."""
     fitted = calibration.fit(corpus[0])
@@ -119,6 +123,7 @@ def test_stored_coefficients_are_the_fit_on_all_reports(corpus):
             assert fitted[scope][name] == pytest.approx(value, rel=1e-3, abs=1e-6), (scope, name)
 
 
+@pytest.mark.slow
 def test_each_layer_is_checked_against_its_instance(validation):
     """Term by term: most layers are matched to an instance of their report."""
     instances = validation[1]

@@ -8,6 +8,8 @@ import pytest
 from hlsnake import data, kerasenv, models, prune, quantize, scale
 from hlsnake.training import accuracy, fit
 
+pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
+
 FIT = {"epochs": 20, "batch_size": 64, "learning_rate": 0.005, "patience": 4, "recovery_epochs": 1}
 TUNE = {"epochs": 3, "batch_size": 64, "learning_rate": 0.003, "patience": 2, "recovery_epochs": 1, "min_step": 0.1}
 HLS = {"backend": "Vitis", "part": "xcu250-figd2104-2L-e", "clock_period": 5, "default_precision": "ap_fixed<16,6>", "io_type": "io_parallel"}
