@@ -451,6 +451,8 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = 
             if klass.startswith("GlobalPooling"):
                 cost.items = int(layer.get("n_in", 1))
             cost.fill_items = (int(layer.get("pool_height", 1)) - 1) * in_width + int(layer.get("pool_width", 1))
+            # the rows above the window wait in a line buffer, as a convolution's do
+            cost.add("LUT", "lut_line_buffer_bit", (int(layer.get("pool_height", 1)) - 1) * in_width * n * bits)
     elif klass in ACTIVATIONS:
         _activation_op(layer, ctx, cost, n)
         if ctx.stream:
@@ -459,6 +461,16 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = 
         cost.add("LUT", "lut_copy_bit", n * bits)
         cost.add("FF", "ff_copy_bit", n * bits)
         cost.items = _stream_pixels(shape)
+        if klass == "Resize":  # nearest-neighbour upsampling keeps an input row to repeat it
+            elements = int(layer.get("in_width", 1)) * n
+            # in flip-flops: the Vivado HLS reports hold 541, 1071 and 4177 FFs for rows of 512,
+            # 1024 and 4096 bits (conv autoencoder), 1070 and 1104 for 1024 (float U-Net), 658
+            # for 512 (4-bit U-Net)
+            cost.add("FF", "ff_row_bit", elements * bits)
+            # and the selection of each element written and read, whatever its width: 10-13
+            # LUTs per element beyond the process (16-128 elements of 4, 16 and 32 bits: 435-1855
+            # LUTs in the same reports)
+            cost.add("LUT", "lut_row_element", elements)
 
 
 FREE = ("Input", "InputLayer", "Reshape", "Transpose", "Flatten", "Dropout")
@@ -819,7 +831,13 @@ class Design:
     def _fifos(self, add) -> None:
         """io_stream: a FIFO per layer output (Vivado HLS: one per channel; Vitis HLS one as
         wide as all channels), as deep as hls4ml made it: shift registers when shallow,
-        BRAM when deep."""
+        BRAM when deep. Each FIFO has its control; Vitis HLS 2023-2024 also registers each
+        FIFO's data, about twice (``ff_fifo_bit`` per bit of width: 1028 FFs for a depth-1
+        FIFO of 360-400 bits, 516 for 180-256 bits, 537 for a BRAM FIFO of 256 bits), and
+        selects it (``lut_fifo_bit``: the FIFO line of its utilisation summary holds 1.3-1.7
+        LUTs per bit of the FIFOs' widths in the four Vitis HLS io_stream reports), where
+        Vivado HLS's per-channel FIFOs hold none in flip-flops (5 FFs per shift-register
+        FIFO, 33-46 per BRAM FIFO, whatever their depth; MNIST CNN, tiny CNN)."""
         for layer in self.layers:
             if _free(layer, True) or layer["class"] in ("Input", "InputLayer"):
                 continue
@@ -828,13 +846,17 @@ class Design:
             bits = _bits(layer, "result")
             depth = int(layer.get("fifo_depth") or _stream_pixels(shape))
             count, width = (chans, bits) if self.tool == "vivado_hls" else (1, chans * bits)
+            add("FF", "ff_fifo_bit", width if self.tool == "vitis_hls" else 0)
+            add("LUT", "lut_fifo_bit", width if self.tool == "vitis_hls" else 0)
             if depth > 24 and depth * width > 512:
                 add("BRAM_18K", "bram_fifo", count * bram_18k(depth, width))
                 add("FF", "ff_fifo_bram", count)
                 add("LUT", "lut_fifo_bram", count)
             else:  # (control per FIFO, and per bit of width and of depth)
                 add("FF", "ff_fifo_srl", count)
-                add("FF", "ff_fifo_srl_bit", count * width)
+                # (Vivado HLS: 0.4's per-bit term, kept: its 16-bit FIFOs cannot tell it from the
+                # control, and the fit holds it at its prior, 0.3)
+                add("FF", "ff_fifo_srl_bit", count * width if self.tool == "vivado_hls" else 0)
                 add("LUT", "lut_fifo_srl_bit", count * width * max(1, depth) / 32)
 
     def estimate(self, coefficients: dict | None = None) -> dict:
