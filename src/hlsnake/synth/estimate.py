@@ -559,8 +559,9 @@ DSP_STAGE = {"7series": "ff_dsp_stage_7series_bit", "ultrascale": "ff_dsp_stage_
 
 def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) -> list[dict]:
     """The bits held at each boundary (in order) when the chain's ``cycles`` boundaries are
-    placed where they hold the fewest flip-flops (a scheduler that minimises registers; the DSPs' own registers are
-    free), each cycle's logic still within the period: a shortest path over the steps."""
+    placed where they hold the fewest flip-flops (a scheduler that minimises registers;
+    the DSPs' own registers are free), each cycle's logic still within the period: a
+    shortest path over the steps."""
     steps = []  # (delay, bits held if a boundary follows, and per term)
     for op in chain:
         n = int(math.ceil(op.count))
@@ -741,7 +742,9 @@ class Design:
                 held["ff_stage_bit"] = held.get("ff_stage_bit", 0.0) + cost.stage_bits * depth
         intervals = [cost.interval(c) for cost in costs]
         runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
-        top = {} if self.stream or not registers_held else self._top_registers(costs, [d + r - 1 for d, r in zip(depths, runs)], delay)
+        top = {}  # io_parallel: the top function's registers between layers of no latency
+        if not self.stream and registers_held:
+            top = self._top_registers(costs, [depth + run - 1 for depth, run in zip(depths, runs)], delay)
         if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
             totals = [run + depth for run, depth in zip(runs, depths)]
             fills = [cost.fill_items * ii + depth + c["stream_layer_cycles"] for cost, ii, depth in zip(costs, intervals, depths)]
