@@ -17,7 +17,7 @@ from hlsnake.vocabulary import ERROR_COLUMNS, ESTIMATE_ERRORS
 # as the estimator writes them (docs/estimator.md)
 ERROR_PCT = {"LUT": 11.7, "FF": 19.5, "DSP": 1.2, "BRAM_18K": 1.3, "latency_cycles": 12.2, "interval": 0.5}
 HARDWARE = {"DSP": 40, "LUT": 5000, "FF": 3000, "BRAM_18K": 0, "latency_cycles": 9, "latency_ns": 45.0, "interval": 1}
-ESTIMATE = {"source": "estimate", "estimator_version": "0.4", **HARDWARE, "error_pct": ERROR_PCT, "error_basis": "validated"}
+ESTIMATE = {"source": "estimate", "estimator_version": "0.5", **HARDWARE, "error_pct": ERROR_PCT, "error_basis": "validated"}
 VENDOR = {"source": "vitis_hls", "tool_version": "2025.1", **HARDWARE}
 
 
@@ -36,7 +36,7 @@ def finished_design(root, backend: str, resources: dict, stage: str = "quant_w4_
 
 def test_an_estimated_row_carries_the_estimates_errors_and_a_measured_row_none(tmp_path):
     estimated = results.design_row(finished_design(tmp_path, "estimate", ESTIMATE))
-    assert estimated["source"] == "estimate 0.4"
+    assert estimated["source"] == "estimate 0.5"
     assert {name: estimated[f"{name}_err_pct"] for name in ESTIMATE_ERRORS} == ERROR_PCT
     measured = results.design_row(finished_design(tmp_path, "vitis", VENDOR))
     assert measured["source"] == "vitis_hls" and all(measured[column] is None for column in ERROR_COLUMNS)
@@ -51,7 +51,7 @@ def test_the_summary_and_the_trials_carry_the_errors(tmp_path):
     assert html.index(">interval<") < html.index(">DSP_err_pct<") < html.index(">source<")
     assert "_err_pct" not in report.html_table(frame.iloc[1:], "t")
     row = trials.result_row(designs[0])
-    assert row["latency_cycles_err_pct"] == ERROR_PCT["latency_cycles"] and row["resource_source"] == "estimate 0.4"
+    assert row["latency_cycles_err_pct"] == ERROR_PCT["latency_cycles"] and row["resource_source"] == "estimate 0.5"
 
 
 def test_the_summary_front_is_bit_accurate_accuracy_against_dsp_and_lut(tmp_path):

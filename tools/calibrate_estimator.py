@@ -48,10 +48,14 @@ FAMILY_SPECIFIC = {
     # adder trees: the jet MLP's Dense layers take 1.0-1.04 LUT per adder bit in Vivado HLS
     # 2019.2, the same types 0.9-1.6 in Vitis HLS 2021-2023 (their operator libraries differ)
     "lut_adder_bit",
+    # a ReLU's compare-and-select: 28 LUTs per 16-bit element in Vivado HLS 2019.2-2020.1 and
+    # Vitis HLS 2022.1 (jet, iris, GRU/LSTM, 10-64-32-1 MLP), 38 in Vitis HLS 2023.2-2025.1
+    # (16-32-16-8-2 and iris MLPs); 32-bit: 51-60 (Vivado HLS), 70-79 (Vitis HLS)
+    "lut_activation_bit",
     "layer_register_cycles", "top_cycles", "stream_layer_cycles", "stream_conv_ii", "stream_resource_ii",
     "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_dsp_stage_7series_bit", "ff_output_bit", "ff_shared_product_bit",
     # Vivado HLS splits a stream of channels into a FIFO per channel, Vitis HLS keeps one wide FIFO
-    "lut_fifo_bram", "lut_fifo_srl_bit", "ff_fifo_bram", "ff_fifo_srl", "ff_fifo_srl_bit",
+    "lut_fifo_bram", "lut_fifo_srl_bit", "lut_fifo_bit", "ff_fifo_bram", "ff_fifo_srl", "ff_fifo_srl_bit", "ff_fifo_bit",
 }  # fmt: skip
 
 # Where the fit starts, and the prior it is pulled towards (the linear ones), with where
@@ -67,22 +71,30 @@ PRIORS = {
     "layer_register_cycles": 1, "top_cycles": 1, "stream_layer_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 0,
     # LUTs: one LUT per bit of an adder on a carry chain (also an accumulator of the Resource
     # strategy); a constant multiplication is its shift-and-add adders; a LUT multiplier
-    # core ~1/2 LUT per bit x bit; a multiplexer's LUT6s (estimate._mux) per bit;
-    # ReLU 1.75 LUT per input bit (jet MLP: 1792 LUTs for 64 x 16 bits);
-    # a 32-deep shift register per LUT; a stream process ~200 LUTs (padding modules: 200-700)
+    # core ~1/2 LUT per bit x bit, ~1 for a product of two variables (a softmax's);
+    # a multiplexer's LUT6s (estimate._mux) per bit;
+    # ReLU 1.75 LUT per input bit (jet MLP: 1792 LUTs for 64 x 16 bits); a table
+    # lookup's index ~100 LUTs (a one-element sigmoid: 126-150);
+    # a 32-deep shift register per LUT; a stream process ~200 LUTs (padding modules: 200-700);
+    # a Vitis HLS FIFO's selection ~1 LUT per bit of width; an upsampling row ~10 per element
     "lut_adder_bit": 1.0, "lut_accumulator_bit": 1.0, "lut_shift_add_bit": 1.0, "lut_fabric_mult": 1.0,
-    "lut_fabric_core_bit": 0.5, "lut_dsp_glue": 5.0, "lut_mux_bit": 1.0,
-    "lut_rom_bit": 1.0, "lut_window_bit": 1.0, "lut_line_buffer_bit": 0.1, "lut_table_index_bit": 1.0,
+    "lut_fabric_core_bit": 0.5, "lut_fabric_var_core_bit": 1.0, "lut_dsp_glue": 5.0, "lut_mux_bit": 1.0,
+    "lut_rom_bit": 1.0, "lut_window_bit": 1.0, "lut_line_buffer_bit": 0.1,
+    "lut_table_index_bit": 1.0, "lut_table_lookup": 100.0,
     "lut_activation_bit": 1.75, "lut_round_bit": 1.0, "lut_saturate_bit": 1.0, "lut_softmax": 100.0,
-    "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0, "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0,
-    "lut_process": 200.0, "lut_resource_layer": 1500.0,
-    # FFs: one per bit held (a DSP's own registers: none; a softmax's 18-bit values, held
-    # 13-16 bits wide in the jet, cardio and iris reports); FIFO control ~5 (shift
-    # register) to ~40 (BRAM) flip-flops
+    "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0,
+    "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0, "lut_fifo_bit": 1.0,
+    "lut_process": 200.0, "lut_row_element": 10.0, "lut_resource_layer": 1500.0,
+    # FFs: one per bit held (also in the top function's registers between layers; a
+    # DSP's own registers: none; a softmax's 18-bit values, held
+    # 13-16 bits wide in the jet, cardio and iris reports; an upsampling's row); FIFO
+    # control ~5 (shift register) to ~40 (BRAM) flip-flops, a Vitis HLS FIFO's data ~1 per bit
     "ff_pipeline_bit": 1.0, "ff_dsp_stage_bit": 0.1, "ff_dsp_stage_7series_bit": 1.0, "ff_output_bit": 1.0,
-    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0,
+    "ff_io_bit": 1.0, "ff_shared_product_bit": 1.0, "ff_top_bit": 1.0,
     "ff_accumulator_bit": 1.0, "ff_window_bit": 1.0, "ff_stage_bit": 0.75, "ff_pool_bit": 1.0, "ff_copy_bit": 0.3,
-    "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_process": 50.0,
+    "ff_row_bit": 1.0,
+    "ff_recurrent_bit": 1.0, "ff_fifo_bram": 40.0, "ff_fifo_srl": 5.0, "ff_fifo_srl_bit": 0.3, "ff_fifo_bit": 1.0,
+    "ff_process": 50.0,
     "ff_resource_layer": 1000.0,
     # BRAM18K: the counts are structural (memory shape -> blocks), not fitted
     "bram_rom": 1.0, "bram_table": 1.0, "bram_fifo": 1.0,

@@ -26,12 +26,15 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
   cycle boundaries placed where they hold the fewest bits (a scheduler that minimises
   registers), each holding the bits alive there (the products made in LUTs, the partial
   sums at that adder level); a product on a DSP is registered inside the DSP (no
-  flip-flops; 7-series reports count them); a softmax registers its values at every
-  cycle; a pipelined layer registers its output; the top function its input. Plus line
-  buffers and FIFOs of io_stream designs.
+  flip-flops; 7-series reports count them); a layer with an interval II > 1 (a reuse
+  factor) shares one register between boundaries in different cycles mod II; a softmax
+  registers its values at every cycle; a pipelined layer registers its output; the top
+  function its input, and the outputs where a run of layers of no latency of their own
+  (io_parallel) is longer than the period. Plus line buffers and FIFOs of io_stream designs.
 * **LUTs, BRAM**: adders as wide as the sums (per tool family), LUT multipliers,
-  activation and pooling logic per element and bit (rounding and saturation only where a
-  conversion drops bits), window selection, FIFOs (BRAM when deep), weight ROMs, tables.
+  activation and pooling logic per element and bit (per tool family; rounding and
+  saturation only where a conversion drops bits), the index of each table lookup, window
+  selection, FIFOs (BRAM when deep), weight ROMs, tables.
 
 The coefficients are fitted per tool family (Vivado HLS <= 2020.1, Vitis HLS >= 2020.2)
 on real reports by ``tools/calibrate_estimator.py``, which also measures the error of
@@ -55,7 +58,7 @@ from ..artifacts import load_description
 from ..fixed import Fixed
 from .base import Backend, SynthJob, register
 
-VERSION = "0.4"
+VERSION = "0.5"
 
 CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
 _CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
@@ -390,6 +393,10 @@ def _activation_op(layer: dict, ctx: Context, cost: LayerCost, n: int) -> None:
         table = int(layer.get("table_size", 1024))
         cost.add("BRAM_18K", "bram_table", math.ceil(n / 2) * bram_18k(table, 18))
         cost.add("LUT", "lut_table_index_bit", n * bits)
+        # the index of each lookup: the input scaled to the table, offset and clamped to its
+        # range (a sigmoid of one element: 126-150 LUTs in the L1 tagger, GRU, LSTM and
+        # 10-64-32-1 MLP reports, where 16 bits of index alone gave 32)
+        cost.add("LUT", "lut_table_lookup", n)
         cost.wait("table_cycles")
         cost.chain.append(Op.holding("add", 1, n * (bits + _bits(layer, "result"))))
     else:  # relu and the like: a comparison and a multiplexer per element
@@ -409,7 +416,11 @@ def _softmax(layer: dict, ctx: Context, cost: LayerCost) -> None:
     stable = layer.get("implementation", "stable") in ("stable", "argmax")
     cost.dsp += 0 if ctx.mul_impl == "fabric" else n
     cost.add("LUT", "lut_softmax", n)
-    cost.add("LUT", "lut_fabric_core_bit", n * 18 * 18 if ctx.mul_impl == "fabric" else 0)
+    # forced to fabric, each exp x 1/sum product is an 18 x 18 multiplier of two variables, a
+    # coefficient of its own: 366 LUTs per output in both of ArgyKokk's forced-fabric softmaxes
+    # (cardio 1504 - 406 for 3 outputs, breast cancer 925 - 193 for 2: 1.13 per bit x bit),
+    # where the constant multiplications of their Dense layers cost ~0.8
+    cost.add("LUT", "lut_fabric_var_core_bit", n * 18 * 18 if ctx.mul_impl == "fabric" else 0)
     cost.stage_bits = n * 18  # exponentials, sum, inverse and products (18-bit tables), registered at every cycle
     table = int(layer.get("table_size", 1024))  # an exp table read per input at once (io_stream: two per block)
     cost.add("BRAM_18K", "bram_table", (math.ceil(n / 2) if ctx.stream else n) * bram_18k(table, 18))
@@ -440,6 +451,8 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = 
             if klass.startswith("GlobalPooling"):
                 cost.items = int(layer.get("n_in", 1))
             cost.fill_items = (int(layer.get("pool_height", 1)) - 1) * in_width + int(layer.get("pool_width", 1))
+            # the rows above the window wait in a line buffer, as a convolution's do
+            cost.add("LUT", "lut_line_buffer_bit", (int(layer.get("pool_height", 1)) - 1) * in_width * n * bits)
     elif klass in ACTIVATIONS:
         _activation_op(layer, ctx, cost, n)
         if ctx.stream:
@@ -448,6 +461,16 @@ def _elementwise(layer: dict, ctx: Context, cost: LayerCost, live: int | None = 
         cost.add("LUT", "lut_copy_bit", n * bits)
         cost.add("FF", "ff_copy_bit", n * bits)
         cost.items = _stream_pixels(shape)
+        if klass == "Resize":  # nearest-neighbour upsampling keeps an input row to repeat it
+            elements = int(layer.get("in_width", 1)) * n
+            # in flip-flops: the Vivado HLS reports hold 541, 1071 and 4177 FFs for rows of 512,
+            # 1024 and 4096 bits (conv autoencoder), 1070 and 1104 for 1024 (float U-Net), 658
+            # for 512 (4-bit U-Net)
+            cost.add("FF", "ff_row_bit", elements * bits)
+            # and the selection of each element written and read, whatever its width: 10-13
+            # LUTs per element beyond the process (16-128 elements of 4, 16 and 32 bits: 435-1855
+            # LUTs in the same reports)
+            cost.add("LUT", "lut_row_element", elements)
 
 
 FREE = ("Input", "InputLayer", "Reshape", "Transpose", "Flatten", "Dropout")
@@ -498,12 +521,31 @@ def _merged(*terms: dict) -> dict:
     return out
 
 
-def _pack(chain: list[Op], delay: dict, period_ns: float) -> tuple[int, dict]:
+def _pack(chain: list[Op], delay: dict, period_ns: float, interval: float = 1) -> tuple[int, dict]:
     """The cycles of a chain packed greedily into clock periods (the fewest a scheduler can
     reach), and the bits held in registers at its cycle boundaries, per FF term, where
-    they hold the fewest flip-flops (:func:`_pack_fewest`)."""
+    they hold the fewest flip-flops (:func:`_pack_fewest`), shared across boundaries when
+    the layer takes a new input only every ``interval`` cycles (:func:`_shared_registers`)."""
     cycles = _cycles(chain, delay, period_ns)
-    return cycles, _pack_fewest(chain, delay, period_ns, cycles)
+    return cycles, _shared_registers(_pack_fewest(chain, delay, period_ns, cycles), interval)
+
+
+def _shared_registers(boundaries: list[dict], interval: float) -> dict:
+    """The flip-flops of a pipeline's boundary registers (one dict of bits per boundary, in
+    order). With a new input every cycle each boundary has its own register. With an
+    interval II > 1 (a reuse factor), boundary b's values are alive only in the cycles
+    b + 1 (mod II) of each input, so boundaries in different residues mod II share the
+    same flip-flops (the register binding of a pipeline with II > 1): the largest residue
+    class is what is built. Evidence: Vitis HLS 2021.1 registered the cardio MLP's first
+    Dense (6 cycles) with 2545 FFs at R = 1 and 1350 at R = 2 (0.53), with the same 36
+    DSPs; the jet MLP's four Dense layers at R = 100 with 0.57-0.72 of their R = 1 FFs,
+    though holding the products of the shared multipliers."""
+    ii = max(1, int(round(interval)))
+    classes: list[dict] = [{} for _ in range(min(ii, len(boundaries)) or 1)]
+    for b, live in enumerate(boundaries):
+        classes[b % len(classes)] = _merged(classes[b % len(classes)], live)
+    cost = lambda live: sum(bits for term, bits in live.items() if term not in _FREE_REGISTERS)  # noqa: E731
+    return max(classes, key=cost)
 
 
 # registers the scheduler does not count as flip-flops: a DSP's own pipeline registers
@@ -515,20 +557,21 @@ _FREE_REGISTERS = ("ff_dsp_stage_bit",)
 DSP_STAGE = {"7series": "ff_dsp_stage_7series_bit", "ultrascale": "ff_dsp_stage_bit", "ultrascale_plus": "ff_dsp_stage_bit"}
 
 
-def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) -> dict:
-    """The bits held when the chain's ``cycles`` boundaries are placed where they hold the
-    fewest flip-flops (a scheduler that minimises registers; the DSPs' own registers are
-    free), each cycle's logic still within the period: a shortest path over the steps."""
+def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) -> list[dict]:
+    """The bits held at each boundary (in order) when the chain's ``cycles`` boundaries are
+    placed where they hold the fewest flip-flops (a scheduler that minimises registers;
+    the DSPs' own registers are free), each cycle's logic still within the period: a
+    shortest path over the steps."""
     steps = []  # (delay, bits held if a boundary follows, and per term)
     for op in chain:
         n = int(math.ceil(op.count))
         for _ in range(n):
             steps.append((delay[op.kind] * op.count / n, op.live))
     if not steps or cycles <= 0:
-        return {}
+        return []
     cost = lambda live: sum(bits for term, bits in live.items() if term not in _FREE_REGISTERS)  # noqa: E731
     # best[(i, b)]: fewest bits with b boundaries placed, the last one right after step i - 1
-    best = {(0, 0): (0.0, {})}
+    best = {(0, 0): (0.0, ())}
     for i in range(len(steps)):
         for b in range(cycles + 1):
             if (i, b) not in best:
@@ -548,11 +591,11 @@ def _pack_fewest(chain: list[Op], delay: dict, period_ns: float, cycles: int) ->
                     continue
                 total = spent + inside * cost(steps[i][1]) + (0 if last else cost(steps[j][1]))
                 if total < best.get((j + 1, placed), (math.inf,))[0]:
-                    kept = _merged(held, {t: inside * v for t, v in steps[i][1].items()}, {} if last else steps[j][1])
+                    kept = held + (steps[i][1],) * inside + (() if last else (steps[j][1],))
                     best[(j + 1, placed)] = (total, kept)
     done = [best[key] for key in best if key[0] == len(steps)]
     exact = [entry for key, entry in best.items() if key == (len(steps), cycles)]
-    return min(exact or done, key=lambda entry: entry[0])[1] if done else {}
+    return list(min(exact or done, key=lambda entry: entry[0])[1]) if done else []
 
 
 def _cycles(chain: list[Op], delay: dict, period_ns: float) -> int:
@@ -685,7 +728,7 @@ class Design:
         depths, bits = [], []
         for cost in costs:
             if registers_held:
-                cycles, held = _pack(cost.chain, delay, self.period_ns)
+                cycles, held = _pack(cost.chain, delay, self.period_ns, cost.step)
             else:  # (the latency alone: the calibration's fit of the schedule)
                 cycles, held = _cycles(cost.chain, delay, self.period_ns), {}
             depths.append(cycles + cost.extra_cycles + sum(c[name] * count for name, count in cost.fixed.items()))
@@ -699,6 +742,9 @@ class Design:
                 held["ff_stage_bit"] = held.get("ff_stage_bit", 0.0) + cost.stage_bits * depth
         intervals = [cost.interval(c) for cost in costs]
         runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
+        top = {}  # io_parallel: the top function's registers between layers of no latency
+        if not self.stream and registers_held:
+            top = self._top_registers(costs, [depth + run - 1 for depth, run in zip(depths, runs)], delay)
         if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
             totals = [run + depth for run, depth in zip(runs, depths)]
             fills = [cost.fill_items * ii + depth + c["stream_layer_cycles"] for cost, ii, depth in zip(costs, intervals, depths)]
@@ -710,11 +756,34 @@ class Design:
         return {
             "latency_cycles": max(1, int(round(latency + c["top_cycles"]))),
             "interval": max(1, int(math.ceil(max(busy, default=1)))),
-            "pipeline_bits": {term: sum(held.get(term, 0.0) for held in bits) for term in {t for held in bits for t in held}},
+            "pipeline_bits": _merged(top, *bits),
             "layer_pipeline_bits": bits,
             "cycles": [depth + run - 1 for depth, run in zip(depths, runs)],
             "intervals": busy,
         }
+
+    def _top_registers(self, costs: list[LayerCost], cycles: list, delay: dict) -> dict:
+        """io_parallel: a layer that takes no cycle of its own is a combinational instance in
+        the top function, after the one before it; where a run of such layers is longer than
+        the period, the top function registers the output of the last layer that still fits
+        (greedily, as soon as the next does not; an instance cannot be cut inside), in
+        flip-flops of its own (``ff_top_bit``, in no layer's instance). Evidence: the VAE
+        encoder at 25 ns (one cycle) registered dense2's 16 x 32-bit output in Vivado HLS
+        2020.1 (2339 FFs: 1824 of its input, 515 more), and the iris MLP 4-128-3 at 25 ns
+        (Vivado HLS 2020.1) held 2168 FFs in its top function around its 128 x 16-bit
+        outputs (0.4 estimated 180 FFs for the design, -93%)."""
+        held, used, previous = 0.0, 0.0, None
+        for cost, total in zip(costs, cycles):
+            if total > 0 or not cost.chain:  # a pipelined layer registers its own output (ff_output_bit)
+                used, previous = 0.0, None
+                continue
+            d = sum(delay[op.kind] * op.count for op in cost.chain)
+            if previous is not None and used + d > self.period_ns:
+                held += previous.output_bits
+                used = 0.0
+            used += d
+            previous = cost
+        return {"ff_top_bit": held} if held else {}
 
     def cost(self, coefficients: dict | None = None) -> dict:
         """Totals and per-layer costs with the given coefficients (of this design's tool
@@ -765,7 +834,13 @@ class Design:
     def _fifos(self, add) -> None:
         """io_stream: a FIFO per layer output (Vivado HLS: one per channel; Vitis HLS one as
         wide as all channels), as deep as hls4ml made it: shift registers when shallow,
-        BRAM when deep."""
+        BRAM when deep. Each FIFO has its control; Vitis HLS 2023-2024 also registers each
+        FIFO's data, about twice (``ff_fifo_bit`` per bit of width: 1028 FFs for a depth-1
+        FIFO of 360-400 bits, 516 for 180-256 bits, 537 for a BRAM FIFO of 256 bits), and
+        selects it (``lut_fifo_bit``: the FIFO line of its utilisation summary holds 1.3-1.7
+        LUTs per bit of the FIFOs' widths in the four Vitis HLS io_stream reports), where
+        Vivado HLS's per-channel FIFOs hold none in flip-flops (5 FFs per shift-register
+        FIFO, 33-46 per BRAM FIFO, whatever their depth; MNIST CNN, tiny CNN)."""
         for layer in self.layers:
             if _free(layer, True) or layer["class"] in ("Input", "InputLayer"):
                 continue
@@ -774,13 +849,17 @@ class Design:
             bits = _bits(layer, "result")
             depth = int(layer.get("fifo_depth") or _stream_pixels(shape))
             count, width = (chans, bits) if self.tool == "vivado_hls" else (1, chans * bits)
+            add("FF", "ff_fifo_bit", width if self.tool == "vitis_hls" else 0)
+            add("LUT", "lut_fifo_bit", width if self.tool == "vitis_hls" else 0)
             if depth > 24 and depth * width > 512:
                 add("BRAM_18K", "bram_fifo", count * bram_18k(depth, width))
                 add("FF", "ff_fifo_bram", count)
                 add("LUT", "lut_fifo_bram", count)
             else:  # (control per FIFO, and per bit of width and of depth)
                 add("FF", "ff_fifo_srl", count)
-                add("FF", "ff_fifo_srl_bit", count * width)
+                # (Vivado HLS: 0.4's per-bit term, kept: its 16-bit FIFOs cannot tell it from the
+                # control, and the fit holds it at its prior, 0.3)
+                add("FF", "ff_fifo_srl_bit", count * width if self.tool == "vivado_hls" else 0)
                 add("LUT", "lut_fifo_srl_bit", count * width * max(1, depth) / 32)
 
     def estimate(self, coefficients: dict | None = None) -> dict:
