@@ -10,6 +10,7 @@ import pytest
 
 from hlsnake import artifacts, data, evaluation, failures, hls, kerasenv, training
 from hlsnake.kerasenv import keras
+from test_task_failures import break_cpp
 
 pytestmark = pytest.mark.slow  # trains, compiles C++ or runs a tool: not in the quick subset
 
@@ -85,14 +86,7 @@ def test_a_bug_on_the_way_to_hls4ml_is_not(tmp_path):
 def broken_cpp(tmp_path):
     """A converted design whose generated C++ g++ rejects (an #error after hls4ml writes it)."""
     hls_model, _ = hls.convert(_mlp(8), str(tmp_path / "scratch" / "prj"), HLS, KNOBS)
-    write = hls_model.write
-
-    def write_broken():
-        write()
-        cpp = Path(hls_model.config.get_output_dir()) / "firmware" / "myproject.cpp"
-        cpp.write_text(cpp.read_text() + "\n#error this design does not compile\n")
-
-    hls_model.write = write_broken
+    break_cpp(hls_model)
     return hls_model
 
 

@@ -43,22 +43,28 @@ def diverge_on_call(module, call: int, monkeypatch):
     return calls
 
 
+def break_cpp(hls_model, what: str = "design") -> None:
+    """Make the hls4ml build of ``hls_model`` really fail: its C++ gets an #error when
+    hls4ml has written it, before g++ runs."""
+    write = hls_model.write
+
+    def write_broken():
+        write()
+        cpp = Path(hls_model.config.get_output_dir()) / "firmware" / "myproject.cpp"
+        cpp.write_text(cpp.read_text() + f"\n#error this {what} does not compile\n")
+
+    hls_model.write = write_broken
+
+
 def break_compile_on_call(call: int, monkeypatch):
-    """Make the ``call``-th hls4ml build really fail: its C++ gets an #error before g++ runs
-    (the candidates are then simulated in C: ``CSIM``)."""
+    """Make the ``call``-th hls4ml build really fail (:func:`break_cpp`; the candidates are
+    then simulated in C: ``CSIM``)."""
     real, calls = evaluation.compile_csim, []
 
     def compile_csim(hls_model):
         calls.append(hls_model)
         if len(calls) == call:
-            write = hls_model.write
-
-            def write_broken():
-                write()
-                cpp = Path(hls_model.config.get_output_dir()) / "firmware" / "myproject.cpp"
-                cpp.write_text(cpp.read_text() + "\n#error this candidate does not compile\n")
-
-            hls_model.write = write_broken
+            break_cpp(hls_model, "candidate")
         return real(hls_model)
 
     monkeypatch.setattr(evaluation, "compile_csim", compile_csim)
