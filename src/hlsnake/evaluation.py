@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .emulator import EmulationUnsupported, Emulator, compare
-from .failures import DesignFailed, raised_inside
+from .failures import DesignFailed, failures_inside
 
 EMULATOR, CSIM = "emulator", "csim"
 METHODS = {"emulate": EMULATOR, "csim": CSIM}  # config hls.evaluate -> the evaluator it asks for
@@ -60,18 +60,17 @@ def compile_csim(hls_model) -> float:
         raise RuntimeError("the C simulation needs g++ on PATH (hls4ml's build_lib.sh runs it)")
     start = time.time()
     printed = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(printed):  # hls4ml prints every file it writes, and g++'s errors
-            hls_model.compile()
-    except Exception as exc:
-        if not raised_inside(exc, "hls4ml"):
-            raise
+
+    def compiler_error() -> str:
         output = printed.getvalue()
         print(output[-5000:], flush=True)  # g++'s output, into the job's log
         error = next((line.strip() for line in output.splitlines() if "error:" in line), "")
-        raise CompileFailed(
-            f"hls4ml could not compile the design's C++: {type(exc).__name__}: {exc}" + (f" ({error})" if error else "")
-        ) from exc
+        return f" ({error})" if error else ""
+
+    # the redirection ends before compiler_error prints (the inner context exits first)
+    with failures_inside("hls4ml", CompileFailed, "hls4ml could not compile the design's C++", compiler_error):
+        with contextlib.redirect_stdout(printed):  # hls4ml prints every file it writes, and g++'s errors
+            hls_model.compile()
     return time.time() - start
 
 

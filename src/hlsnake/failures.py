@@ -34,6 +34,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Callable
 
 from .artifacts import LOG_FILE, failure_record, stage_failure, write_failure
 from .joblog import announce, log
@@ -64,9 +65,10 @@ def raised_inside(exc: BaseException, package: str) -> bool:
 
 
 @contextlib.contextmanager
-def failures_inside(package: str, failure: type[DesignFailed], what: str):
+def failures_inside(package: str, failure: type[DesignFailed], what: str, detail: Callable[[], str] = str):
     """Within: an error that ``package`` raises at its work on the design (e.g. hls4ml
-    converting it) becomes ``failure``, its reason ``what: <the error>``; others pass."""
+    converting it) becomes ``failure``, its reason ``what: <the error>`` and ``detail()``
+    (e.g. the compiler's first error line); others pass."""
     try:
         yield
     except DesignFailed:
@@ -74,7 +76,7 @@ def failures_inside(package: str, failure: type[DesignFailed], what: str):
     except Exception as exc:
         if not raised_inside(exc, package):
             raise
-        raise failure(f"{what}: {type(exc).__name__}: {exc}") from exc
+        raise failure(f"{what}: {type(exc).__name__}: {exc}{detail()}") from exc
 
 
 def run_stage(snakemake, work, *args, **kwargs):
