@@ -7,7 +7,6 @@
 # Every stage writes into a directory named by its parameters, nested under the stage
 # it starts from; each task declares its own directory name (src/hlsnake/tasks/).
 import os
-import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
@@ -34,8 +33,7 @@ except WorkflowError:  # no --cores (e.g. a cluster run with --jobs)
 try:
     _validated = hlsnake_config.validate(config, cores=_cores)
 except hlsnake_config.ConfigError as err:
-    sys.stderr.write(f"hlsnake: configuration error: {err}\n")
-    sys.exit(1)
+    hlsnake_config.stop(err)
 config.clear()
 config.update(_validated)
 

@@ -1,9 +1,9 @@
 # What the rules share: wildcard constraints and input, param and resource functions.
 # Every directory name is a task's (src/hlsnake/tasks/): the constraints come from there.
 import os
-import sys
 
 from hlsnake import artifacts
+from hlsnake import config as hlsnake_config
 from hlsnake import search as hlsnake_search
 from hlsnake.designs import (
     NAME_PATTERN,
@@ -212,8 +212,7 @@ def study_space():
     try:
         return hlsnake_space.Space.searched(config)
     except hlsnake_space.SpaceError as err:
-        sys.stderr.write(f"hlsnake: configuration error: {err}\n")
-        sys.exit(1)
+        hlsnake_config.stop(err)
 
 
 def study_targets(study):

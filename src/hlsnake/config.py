@@ -5,7 +5,9 @@ the config key, file or column it concerns, before any work starts."""
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 import jsonschema
 import numpy as np
@@ -23,6 +25,12 @@ SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 class ConfigError(ValueError):
     """Invalid configuration; the message names the key (or file, column) at fault."""
+
+
+def stop(err: ValueError) -> NoReturn:
+    """Stop the workflow on a configuration error: its message, without a traceback."""
+    sys.stderr.write(f"hlsnake: configuration error: {err}\n")
+    sys.exit(1)
 
 
 def _key(path) -> str:
