@@ -52,7 +52,7 @@ FAMILY_SPECIFIC = {
     # Vitis HLS 2022.1 (jet, iris, GRU/LSTM, 10-64-32-1 MLP), 38 in Vitis HLS 2023.2-2025.1
     # (16-32-16-8-2 and iris MLPs); 32-bit: 51-60 (Vivado HLS), 70-79 (Vitis HLS)
     "lut_activation_bit",
-    "layer_register_cycles", "top_cycles", "stream_layer_cycles", "dataflow_process_cycles", "stream_conv_ii", "stream_resource_ii",
+    "layer_register_cycles", "top_cycles", "stream_layer_cycles", "stream_conv_ii", "stream_resource_ii",
     "ff_pipeline_bit", "ff_dsp_stage_bit", "ff_dsp_stage_7series_bit", "ff_output_bit", "ff_shared_product_bit",
     # Vivado HLS splits a stream of channels into a FIFO per channel, Vitis HLS keeps one wide FIFO
     "lut_fifo_bram", "lut_fifo_srl_bit", "lut_fifo_bit", "ff_fifo_bram", "ff_fifo_srl", "ff_fifo_srl_bit", "ff_fifo_bit",

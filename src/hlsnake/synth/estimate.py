@@ -58,7 +58,7 @@ from ..artifacts import load_description
 from ..fixed import Fixed
 from .base import Backend, SynthJob, register
 
-VERSION = "0.5"
+VERSION = "0.6"
 
 CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
 _CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
@@ -128,17 +128,18 @@ class Constants:
     digits: np.ndarray
     bits: np.ndarray  # significant bits of the odd part, sign included
     per_output: int  # the most non-zero products of one output (its adder tree)
-    distinct: np.ndarray = None  # (bool, per non-zero constant) the first product of its input and constant
+    distinct: np.ndarray | None = None  # (bool, per non-zero constant) the first product of its input and constant
 
     @classmethod
-    def of(cls, values: np.ndarray, precision: Fixed, n_out: int) -> "Constants":
+    def of(cls, values: np.ndarray, precision: Fixed, n_out: int, elementwise: bool = False) -> "Constants":
+        """``elementwise``: one product per element, each of its own input (a BatchNorm)."""
         codes = np.round(np.asarray(values, dtype=np.float64) * 2.0**precision.fractional).astype(np.int64)
         flat = codes.ravel()
         odd = _odd_parts(flat[flat != 0])
         bits = np.floor(np.log2(np.maximum(odd, 1))).astype(np.int64) + 2
         grid = flat.reshape(-1, n_out) if n_out and flat.size % n_out == 0 else flat.reshape(-1, 1)
         per_output = int((grid != 0).sum(axis=0).max()) if grid.size else 0
-        return cls(int(flat.size), csd_digits(odd), bits, per_output, _first_products(grid))
+        return cls(int(flat.size), csd_digits(odd), bits, per_output, None if elementwise else _first_products(grid))
 
 
 def _first_products(grid: np.ndarray) -> np.ndarray:
@@ -696,7 +697,8 @@ class Design:
             for key in (layer["name"], layer.get("recurrent_weights")):
                 if key in weights and "weight" in layer:
                     values = np.asarray(weights[key])
-                    self.constants[key] = Constants.of(values, _fixed(layer["weight"]), _n_out(layer, values))
+                    elementwise = layer["class"] == "BatchNormalization"
+                    self.constants[key] = Constants.of(values, _fixed(layer["weight"]), _n_out(layer, values), elementwise)
 
     def _layer_cost(self, layer: dict, ctx: Context) -> LayerCost:
         cost = LayerCost(layer["name"], layer["class"])
