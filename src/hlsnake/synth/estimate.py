@@ -6,8 +6,9 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
 * **Multiplications.** Every weight is a constant. A zero costs nothing, a power of two is
   a shift. A constant with fewer than ``mult_min_digits`` non-zero digits in canonical
   signed-digit (CSD) form becomes shift-and-add logic; the others are true
-  multiplications: on DSPs when the data and the constant are wide enough (thresholds per
-  tool family; ``config_op mul -impl`` can force either), in LUTs otherwise. A DSP takes
+  multiplications: on DSPs when the data and weight types are wide enough (thresholds per
+  tool family; ``config_op mul -impl`` can force either), in LUTs otherwise. An input
+  multiplied by the same constant for several outputs is one product. A DSP takes
   a 26x17-bit product: wider ones take several (a 32-bit input x a 17-bit constant: 2).
   A reuse factor R caps the true multiplications at hls4ml's ``multiplier_limit``. The
   Resource strategy with R > 1 keeps the weights in a ROM (BRAM when R >= 8) and uses
@@ -21,7 +22,8 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
   an output; an activation; table lookups): the tool packs the chain into clock cycles of
   (clock - uncertainty), and puts registers between layers. Delays are in ns on an
   UltraScale+ part, scaled for 7-series and UltraScale parts. io_stream designs are
-  dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill.
+  dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill;
+  an io_parallel dataflow top (hls4ml's PipelineStyle) hands over between its processes.
 * **Registers.** The flip-flops are the pipeline registers of that same schedule: its
   cycle boundaries placed where they hold the fewest bits (a scheduler that minimises
   registers), each holding the bits alive there (the products made in LUTs, the partial
