@@ -225,7 +225,9 @@ RESOURCE_VS_LATENCY = [
 @pytest.mark.parametrize("tool", ["Vitis", "Vivado"])
 @pytest.mark.parametrize("strategy, reuse, pruned, dsp, interval, bram", RESOURCE_VS_LATENCY)
 def test_resource_strategy_against_latency_by_hand(tool, strategy, reuse, pruned, dsp, interval, bram):
-    w = np.full((16, 10), 341 / 1024)  # 341 = 101010101b: five CSD digits, a true multiplication
+    # 160 different constants of at least three CSD digits (true multiplications, none repeated)
+    codes = [k for k in range(301, 1024, 2) if estimate.csd_digits([k])[0] >= 3][:160]
+    w = np.array(codes, dtype=float).reshape(16, 10) / 1024
     w[:, ::2] *= -1
     if pruned:
         w[::2, :] = 0  # 80 of 160 weights
@@ -316,3 +318,66 @@ def test_resource_strategy_multiplexers_follow_hls4mls_loops():
     assert estimate._resource_selection(80, 10, 256, 16, 16) == pytest.approx(8 * 16 * 3)
     assert estimate._resource_selection(12, 24, 5, 16, 16) == pytest.approx(16 * 11 / 3 + 5 * 16 / 3)
     assert estimate._resource_selection(12, 30, 4, 16, 16) == pytest.approx(4 * 16 * 11 / 3 + 4 * 16 * 1 / 3)
+
+
+def test_a_product_repeated_for_several_outputs_is_made_once():
+    """The same input times the same constant is one product (the jet MLP's forced-DSP
+    reports: DSPs = distinct (input, signed constant) pairs); a negated constant is another."""
+    w = np.tile(_random_weights(11, (16, 1)), (1, 8))  # every input: one constant for all 8 outputs
+    shared = estimate.estimate(*_dense(w), 5.0, mul_impl="dsp")
+    distinct = estimate.estimate(*_dense(_random_weights(11, (16, 8))), 5.0, mul_impl="dsp")
+    true = int((estimate.csd_digits(np.round(w[:, 0] * 1024).astype(int)) >= 3).sum())
+    assert shared["DSP"] == true and distinct["DSP"] > 4 * true
+    negated = w.copy()
+    negated[:, 4:] *= -1
+    assert estimate.estimate(*_dense(negated), 5.0, mul_impl="dsp")["DSP"] == 2 * true
+
+
+def test_a_batchnorm_shares_its_multipliers_by_its_reuse_factor():
+    """nnet_batchnorm: ALLOCATION limit ceil(n_in / R), II = R (the pixel CNN's BatchNorms
+    at R = 10000: one DSP each)."""
+    scale = np.full(24, 341 / 1024)
+    layers = [{"name": "in", "class": "Input", "io_type": "io_parallel", "output_shape": [24], "result": "fixed<16,6>"},
+              {"name": "bn", "class": "BatchNormalization", "io_type": "io_parallel", "reuse_factor": 1, "strategy": "latency",
+               "output_shape": [24], "result": "fixed<16,6>", "input": "fixed<16,6>", "weight": "fixed<16,6>", "n_in": 24}]  # fmt: skip
+    full = estimate.estimate(layers, {"bn": scale}, 5.0, mul_impl="dsp")
+    layers[1]["reuse_factor"] = 10000
+    shared = estimate.estimate(layers, {"bn": scale}, 5.0, mul_impl="dsp")
+    assert (full["DSP"], full["interval"]) == (24, 1) and (shared["DSP"], shared["interval"]) == (1, 24)
+
+
+def test_a_dataflow_top_has_no_top_registers_and_hands_over_between_processes():
+    first, second = _random_weights(12, (8, 128)), _random_weights(13, (128, 4))
+    layers, weights = _mlp(first, second)
+    pipelined = estimate.Design(layers, weights, 12.0, tool="vivado_hls")  # layers of no latency, a run longer than the period
+    dataflow = estimate.Design([{**l, "pipeline_style": "dataflow"} for l in layers], weights, 12.0, tool="vivado_hls")
+    c = estimate.family_coefficients("vivado_hls")
+    assert "ff_top_bit" in pipelined.cost()["terms"]["FF"] and "ff_top_bit" not in dataflow.cost()["terms"]["FF"]
+    timing = dataflow.schedule(dataflow.layer_costs(c), c)
+    handover = c["dataflow_process_cycles"] * (len(timing["cycles"]) - 1)
+    assert handover > 0 and timing["latency_cycles"] == max(1, round(sum(timing["cycles"]) + handover + c["top_cycles"]))
+
+
+def test_a_top_pipeline_with_an_interval_selects_per_state():
+    w = _random_weights(14)
+    one = estimate.Design(*_dense(w), 5.0, tool="vitis_hls").cost()["terms"]["LUT"]
+    shared = estimate.Design(*_dense(w, reuse=4), 5.0, tool="vitis_hls").cost()["terms"]["LUT"]
+    assert "lut_top_state" not in one and shared["lut_top_state"] == 3  # interval 4: 3 states more than 1
+
+
+def test_an_io_stream_dense_takes_its_next_input_after_its_reuse_factor():
+    w = _random_weights(15, (64, 8))
+    layers, weights = _dense(w, reuse=64, strategy="resource")
+    layers = [{**l, "io_type": "io_stream"} for l in layers]
+    assert estimate.estimate(layers, weights, 5.0)["interval"] >= 64
+
+
+def test_the_binding_follows_the_declared_weight_width():
+    """A true multiplication goes on a DSP by the widths of the types, whatever the constant's
+    significant bits (Vivado HLS: the float jet MLP's 5-bit constants of ap_fixed<16,6> on
+    DSPs, the L1 tagger's ap_fixed<8,4> ones in LUTs)."""
+    c = estimate.family_coefficients("vivado_hls")
+    w = np.full((16, 4), 11 / 16)  # 11 = 16 - 4 - 1: three CSD digits, five significant bits
+    wide = estimate.estimate(*_dense(w, weight="fixed<16,6>"), 5.0, tool="Vivado")
+    narrow = estimate.estimate(*_dense(w, weight=f"fixed<{c['dsp_min_weight_bits'] - 1},4>"), 5.0, tool="Vivado")
+    assert wide["DSP"] == 16 and narrow["DSP"] == 0  # (one product per input: the same constant for all outputs)

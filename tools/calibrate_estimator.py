@@ -44,7 +44,7 @@ METRICS = estimate.METRICS
 # Coefficients each tool family has its own of (what its binder and scheduler decide); the
 # others are shared by both families (what a piece of logic costs).
 FAMILY_SPECIFIC = {
-    "mult_min_digits", "dsp_min_input_bits", "dsp_min_const_bits",
+    "mult_min_digits", "dsp_min_input_bits", "dsp_min_weight_bits",
     # adder trees: the jet MLP's Dense layers take 1.0-1.04 LUT per adder bit in Vivado HLS
     # 2019.2, the same types 0.9-1.6 in Vitis HLS 2021-2023 (their operator libraries differ)
     "lut_adder_bit",
@@ -63,12 +63,14 @@ FAMILY_SPECIFIC = {
 # the same result whatever is stored.
 PRIORS = {
     # binding: constants of >= 3 CSD digits are multiplications; DSPs for 16-bit data
-    "mult_min_digits": 3, "dsp_min_input_bits": 11, "dsp_min_const_bits": 6,
+    "mult_min_digits": 3, "dsp_min_input_bits": 11, "dsp_min_weight_bits": 6,
     # schedule (ns on UltraScale+): a 16-bit carry-chain add, a DSP48 multiply, a comparison and multiplexer
     "delay_add": 0.7, "delay_dsp": 3.0, "delay_act": 0.5, "speed_7series": 2.0, "speed_ultrascale": 1.3,
     "speed_ultrascale_plus": 1.0, "table_cycles": 1, "resource_cycles": 3, "recurrent_step_cycles": 10,
     # a call of a pipelined function (latency >= 1) takes one state more than its latency (not fitted)
     "layer_register_cycles": 1, "top_cycles": 1, "stream_layer_cycles": 1, "stream_conv_ii": 1, "stream_resource_ii": 0,
+    # a process of an io_parallel dataflow top hands its output over in a channel (ping-pong buffer)
+    "dataflow_process_cycles": 1,
     # LUTs: one LUT per bit of an adder on a carry chain (also an accumulator of the Resource
     # strategy); a constant multiplication is its shift-and-add adders; a LUT multiplier
     # core ~1/2 LUT per bit x bit, ~1 for a product of two variables (a softmax's);
@@ -84,7 +86,7 @@ PRIORS = {
     "lut_activation_bit": 1.75, "lut_round_bit": 1.0, "lut_saturate_bit": 1.0, "lut_softmax": 100.0,
     "lut_pool_bit": 4.0, "lut_copy_bit": 1.0, "lut_recurrent_bit": 2.0,
     "lut_fifo_bram": 20.0, "lut_fifo_srl_bit": 1.0, "lut_fifo_bit": 1.0,
-    "lut_process": 200.0, "lut_row_element": 10.0, "lut_resource_layer": 1500.0,
+    "lut_process": 200.0, "lut_row_element": 10.0, "lut_resource_layer": 1500.0, "lut_top_state": 5.0,
     # FFs: one per bit held (also in the top function's registers between layers; a
     # DSP's own registers: none; a softmax's 18-bit values, held
     # 13-16 bits wide in the jet, cardio and iris reports; an upsampling's row); FIFO
@@ -105,7 +107,7 @@ LINEAR = ("LUT", "FF")  # fitted; BRAM_18K is counted
 PHYSICAL = {"ff_io_bit": 1.0}
 
 # mult_min_digits stays 3: a constant of two CSD digits is one adder, which no tool puts on a DSP
-BINDING_GRID = {"mult_min_digits": (3,), "dsp_min_input_bits": range(4, 20), "dsp_min_const_bits": range(2, 19)}
+BINDING_GRID = {"mult_min_digits": (3,), "dsp_min_input_bits": range(4, 20), "dsp_min_weight_bits": range(2, 19)}
 SCHEDULE_GRID = {
     "delay_add": [round(0.1 * i, 2) for i in range(2, 21)],
     "delay_dsp": [round(0.25 * i, 2) for i in range(2, 25)],
@@ -116,6 +118,7 @@ SCHEDULE_GRID = {
     "resource_cycles": list(range(0, 8)),
     "recurrent_step_cycles": list(range(0, 30)),
     "stream_layer_cycles": [0, 0.5, 1, 1.5, 2, 3, 4, 6, 8],
+    "dataflow_process_cycles": [0, 0.5, 1, 1.5, 2, 3],
     "top_cycles": [-1, 0, 1, 2, 3, 4],
     "stream_conv_ii": [1, 2, 3, 4],
     "stream_resource_ii": list(range(0, 20)),
@@ -172,8 +175,8 @@ class Fit:
         base, prior, best = self.family(family), {k: PRIORS[k] for k in BINDING_GRID}, None
         for md in BINDING_GRID["mult_min_digits"]:
             for bx in BINDING_GRID["dsp_min_input_bits"]:
-                for bc in BINDING_GRID["dsp_min_const_bits"]:
-                    point = {"mult_min_digits": md, "dsp_min_input_bits": bx, "dsp_min_const_bits": bc}
+                for bc in BINDING_GRID["dsp_min_weight_bits"]:
+                    point = {"mult_min_digits": md, "dsp_min_input_bits": bx, "dsp_min_weight_bits": bc}
                     loss = np.mean([_log_error(_dsp(case, {**base, **point}), case.truth["DSP"]) for case in cases])
                     distance = sum(abs(point[k] - prior[k]) for k in point)  # ties: nearest the prior
                     if best is None or (round(loss, 9), distance) < best[0]:

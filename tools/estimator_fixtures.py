@@ -441,9 +441,25 @@ def load_case(row: dict, fixtures: Path) -> Case:
         "LUT": report["LUT"], "FF": report["FF"], "DSP": report["DSP"], "BRAM_18K": report["BRAM_18K"],
         "latency_cycles": report["latency_worst"], "interval": report["interval_max"],
     }  # fmt: skip
+    # the top's structure as synthesised: older hls4ml made some io_parallel tops dataflow regions
+    # where hls4ml 1.3 pipelines them (the L1 jet tagger)
+    synthesised_style = {"dataflow": "dataflow", "yes": "pipeline"}.get(_top_pipeline(report_path) or "")
+    if synthesised_style and settings["io_type"] == "io_parallel":
+        for layer in layers:
+            if layer.get("pipeline_style") != synthesised_style:
+                notes.append(f"top function: {synthesised_style} as synthesised, not {layer.get('pipeline_style')}")
+                layer["pipeline_style"] = synthesised_style
     return Case(row["dir"], network_of(row["dir"]), report["tool"], report["tool_version"], layers, weights,
                 report["clock_target_ns"], report["clock_uncertainty_ns"], report["part"], mul_impl(fixture), truth, instances,
                 breakdown, notes)  # fmt: skip
+
+
+def _top_pipeline(report_path: Path) -> str | None:
+    """The top function's pipeline type in a csynth XML report (``dataflow``, ``yes``, ``no``)."""
+    if report_path.suffix != ".xml":
+        return None
+    match = re.search(r"<PipelineType>\s*(\w+)\s*</PipelineType>", report_path.read_text(errors="replace"))
+    return match[1] if match else None
 
 
 def load_corpus(fixtures: Path) -> tuple[list[Case], list[Skipped]]:

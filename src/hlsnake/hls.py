@@ -338,11 +338,15 @@ def describe(hls_model) -> tuple[list[dict], dict[str, np.ndarray]]:
     strategy, and the weights as the hardware holds them (quantised to their type)."""
     layers, weights = [], {}
     io_type = hls_model.config.get_config_value("IOType")
+    # the top function: a pipeline, or a dataflow region (hls4ml: io_stream, Resource strategy,
+    # convolutions computed in several partitions)
+    pipeline_style = str(getattr(hls_model.config, "pipeline_style", None) or "auto").lower()
     for layer in hls_model.get_layers():
         entry = {
             "name": layer.name,
             "class": layer.class_name,
             "io_type": io_type,
+            "pipeline_style": pipeline_style,
             "reuse_factor": int(layer.get_attr("reuse_factor", 1) or 1),
             "strategy": str(layer.get_attr("strategy", "latency")).lower(),
             "output_shape": [int(v) for v in layer.get_output_variable().shape],

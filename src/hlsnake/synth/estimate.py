@@ -6,8 +6,9 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
 * **Multiplications.** Every weight is a constant. A zero costs nothing, a power of two is
   a shift. A constant with fewer than ``mult_min_digits`` non-zero digits in canonical
   signed-digit (CSD) form becomes shift-and-add logic; the others are true
-  multiplications: on DSPs when the data and the constant are wide enough (thresholds per
-  tool family; ``config_op mul -impl`` can force either), in LUTs otherwise. A DSP takes
+  multiplications: on DSPs when the data and weight types are wide enough (thresholds per
+  tool family; ``config_op mul -impl`` can force either), in LUTs otherwise. An input
+  multiplied by the same constant for several outputs is one product. A DSP takes
   a 26x17-bit product: wider ones take several (a 32-bit input x a 17-bit constant: 2).
   A reuse factor R caps the true multiplications at hls4ml's ``multiplier_limit``. The
   Resource strategy with R > 1 keeps the weights in a ROM (BRAM when R >= 8) and uses
@@ -21,7 +22,8 @@ off the per-instance tables of real Vivado/Vitis HLS reports; docs/estimator.md)
   an output; an activation; table lookups): the tool packs the chain into clock cycles of
   (clock - uncertainty), and puts registers between layers. Delays are in ns on an
   UltraScale+ part, scaled for 7-series and UltraScale parts. io_stream designs are
-  dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill.
+  dataflow pipelines: the slowest layer (pixels x its interval) plus every layer's fill;
+  an io_parallel dataflow top (hls4ml's PipelineStyle) hands over between its processes.
 * **Registers.** The flip-flops are the pipeline registers of that same schedule: its
   cycle boundaries placed where they hold the fewest bits (a scheduler that minimises
   registers), each holding the bits alive there (the products made in LUTs, the partial
@@ -58,7 +60,7 @@ from ..artifacts import load_description
 from ..fixed import Fixed
 from .base import Backend, SynthJob, register
 
-VERSION = "0.5"
+VERSION = "0.6"
 
 CALIBRATION_FILE = Path(__file__).with_name("estimate_calibration.json")
 _CALIBRATION = json.loads(CALIBRATION_FILE.read_text())
@@ -121,22 +123,43 @@ def csd_digits(codes) -> np.ndarray:
 @dataclass
 class Constants:
     """The non-zero constants of a layer's weights: CSD digits and significant bits of each
-    odd part, and the most non-zero products summed into one output."""
+    odd part, which products repeat another (the same input times the same constant), and
+    the most non-zero products summed into one output."""
 
     n: int  # weights, zeros included
     digits: np.ndarray
     bits: np.ndarray  # significant bits of the odd part, sign included
     per_output: int  # the most non-zero products of one output (its adder tree)
+    distinct: np.ndarray | None = None  # (bool, per non-zero constant) the first product of its input and constant
 
     @classmethod
-    def of(cls, values: np.ndarray, precision: Fixed, n_out: int) -> "Constants":
+    def of(cls, values: np.ndarray, precision: Fixed, n_out: int, elementwise: bool = False) -> "Constants":
+        """``elementwise``: one product per element, each of its own input (a BatchNorm)."""
         codes = np.round(np.asarray(values, dtype=np.float64) * 2.0**precision.fractional).astype(np.int64)
         flat = codes.ravel()
         odd = _odd_parts(flat[flat != 0])
         bits = np.floor(np.log2(np.maximum(odd, 1))).astype(np.int64) + 2
         grid = flat.reshape(-1, n_out) if n_out and flat.size % n_out == 0 else flat.reshape(-1, 1)
         per_output = int((grid != 0).sum(axis=0).max()) if grid.size else 0
-        return cls(int(flat.size), csd_digits(odd), bits, per_output)
+        return cls(int(flat.size), csd_digits(odd), bits, per_output, None if elementwise else _first_products(grid))
+
+
+def _first_products(grid: np.ndarray) -> np.ndarray:
+    """Per non-zero weight (row-major order of ``grid``: a row per input, a column per
+    output), whether it is the first of its row with that value: an input multiplied by
+    the same constant for several outputs is one product, which the tools compute once
+    (common subexpressions). Evidence: the DSPs of Vitis HLS's forced-DSP jet MLP are the
+    distinct (input, signed constant) pairs exactly, 247/275/202/85 for 296/294/210/85
+    products, and the 10-64 QKeras Dense's 38 (75 products); Vivado HLS's 4-128 iris
+    layer 354 (358 distinct of 395). A negated constant is another product (-c: 881 for
+    the float jet MLP's first layer where |c| gives 865; the report has 878)."""
+    rows = np.repeat(np.arange(grid.shape[0]), grid.shape[1]).reshape(grid.shape)
+    nonzero = grid != 0
+    pairs = np.stack([rows[nonzero], grid[nonzero]], axis=1)
+    first = np.zeros(len(pairs), dtype=bool)
+    if len(pairs):
+        first[np.unique(pairs, axis=0, return_index=True)[1]] = True
+    return first
 
 
 def dsp_per_product(a: int, b: int) -> int:
@@ -186,6 +209,7 @@ class LayerCost:
     fill_items: int = 0  # items read before the first output (io_stream line buffers)
     extra_cycles: float = 0.0  # cycles after the last item (an io_stream Dense computes once it has read its input)
     busy: bool = False  # not pipelined: the next input waits for the layer's whole latency (recurrent layers)
+    min_run: float = 0.0  # cycles from one input to the next at least (an io_stream Dense's pipeline interval, R)
     output_bits: float = 0.0  # bits of the layer's output (a register between layers)
     stage_bits: float = 0.0  # bits registered at every cycle of the layer's latency (ff_stage_bit; a softmax's values)
     multiplications: int = 0
@@ -253,10 +277,15 @@ def _adder_levels(terms: int) -> int:
     return math.ceil(math.log2(max(terms, 0) + 1)) if terms > 0 else 0
 
 
-def _dsp_bound(ctx: Context, x_bits: int, const_bits: np.ndarray) -> np.ndarray:
+def _dsp_bound(ctx: Context, x_bits: int, w_bits: int, count: int) -> np.ndarray:
+    """Which of ``count`` true multiplications go on DSPs: all or none, by the widths of the
+    types (the tools bind the product of the declared types, whatever the constant's value:
+    Vivado HLS 2019.2 put the 5-significant-bit constants of the float jet MLP, ap_fixed<16,6>,
+    on DSPs, 881 distinct products for 878 DSPs, and kept the L1 tagger's 16 x 8-bit ones
+    in LUTs); ``config_op mul -impl`` forces either."""
     if ctx.mul_impl in ("dsp", "fabric"):
-        return np.full(const_bits.shape, ctx.mul_impl == "dsp")
-    return (x_bits >= ctx.c["dsp_min_input_bits"]) & (const_bits >= ctx.c["dsp_min_const_bits"])
+        return np.full(count, ctx.mul_impl == "dsp")
+    return np.full(count, x_bits >= ctx.c["dsp_min_input_bits"] and w_bits >= ctx.c["dsp_min_weight_bits"])
 
 
 def _mux(k: int) -> float:
@@ -283,8 +312,11 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     """Dense, convolution, BatchNorm (one product per element) and a recurrent layer's
     matrices: multiplications, adder trees, ROMs, and the chain of one output."""
     c = ctx.c
-    # BatchNorm multiplies every element at once, whatever reuse factor its config carries
-    rf = 1 if layer["class"] == "BatchNormalization" else max(1, int(layer.get("reuse_factor", 1)))
+    batchnorm = layer["class"] == "BatchNormalization"
+    # BatchNorm shares its multipliers too (nnet_batchnorm: ALLOCATION limit ceil(n_in / R), II = R;
+    # the pixel CNN's 24- and 12-element BatchNorms at R = 10000: 1 DSP each, 23 and 11 cycles)
+    rf = max(1, int(layer.get("reuse_factor", 1)))
+    rf = min(rf, constants.n) if batchnorm else rf
     x = _fixed(layer.get("input") or layer["result"])
     w = _fixed(layer["weight"])
     acc = _fixed(layer.get("accum") or layer["result"])
@@ -292,15 +324,17 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     levels = _adder_levels(constants.per_output)
     # the tools trim a wide ('auto') accumulator to what the sum can need
     sum_bits = min(acc.width, x.width + w.width + levels)
-    true = constants.digits >= c["mult_min_digits"]
-    cheap = (constants.digits >= 2) & ~true
+    # a product repeated for several outputs (the same input and constant) is made once
+    distinct = constants.distinct if constants.distinct is not None else np.ones(n_nz, dtype=bool)
+    true = (constants.digits >= c["mult_min_digits"]) & distinct
+    cheap = (constants.digits >= 2) & ~(constants.digits >= c["mult_min_digits"]) & distinct
     shift_add = (constants.digits - 1) * (x.width + constants.bits)
-    on_dsp = _dsp_bound(ctx, x.width, constants.bits) & true
-    general = layer.get("strategy") == "resource" and rf > 1  # (with R = 1 the weights are constants again)
+    on_dsp = _dsp_bound(ctx, x.width, w.width, n_nz) & true
+    general = layer.get("strategy") == "resource" and rf > 1 and not batchnorm  # (R = 1: the weights are constants again)
     if general:  # weights in a ROM, general multipliers shared R times, zeros included
         mults = math.ceil(n / rf)
         dsp_mult = ctx.mul_impl == "dsp" or (ctx.mul_impl == "auto" and x.width >= c["dsp_min_input_bits"]
-                                             and w.width >= c["dsp_min_const_bits"])  # fmt: skip
+                                             and w.width >= c["dsp_min_weight_bits"])  # fmt: skip
         dsps = mults * dsp_per_product(x.width, w.width) if dsp_mult else 0
         cost.dsp += dsps
         cost.add("LUT", "lut_fabric_core_bit", 0 if dsp_mult else mults * x.width * w.width)  # general LUT multipliers
@@ -336,21 +370,26 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     if instances < true_mults:  # a shared multiplier steps through its products: a data and a constant operand each
         per = math.ceil(true_mults / instances)
         shared = min(instances, true_mults - instances)  # the multipliers that compute more than one product
-        sources = min(per, max(1, n // max(1, _n_out(layer, values))))  # distinct inputs on its data port
+        inputs = n if batchnorm else n // max(1, _n_out(layer, values))  # (a BatchNorm: one product per element)
+        sources = min(per, max(1, inputs))  # distinct inputs on its data port
         cost.add("LUT", "lut_mux_bit", shared * (x.width * _mux(sources) + w.width * math.ceil(per / 64)))
     cost.add("FF", "ff_shared_product_bit", (true_mults - instances) * sum_bits)  # products held until summed
     cost.multiplications = true_mults
     if rf > 1 and instances:
-        cost.step = max(1, min(rf, math.ceil(true_mults / instances)))
+        # (the interval follows the multiplications the unrolled loop issues, repeated ones
+        # included, as 0.5 did: cardio's 33 products on 32 multipliers at R = 2 take II = 2)
+        issued = int((constants.digits >= c["mult_min_digits"]).sum())
+        cost.step = max(1, min(rf, math.ceil(issued / instances)))
     # the chain of one output: its multiplier, then its adder tree, level by level (the
     # live partial sums halve at each level)
     n_out = max(1, _n_out(layer, values))
     fabric_digits = int(constants.digits[fabric].max()) if fabric.any() else 0
     if on_dsp.any():  # a register after the products: flip-flops for those made in LUTs, and the DSPs' own (DSP_STAGE)
         dsp_bits = float(on_dsp.sum()) * (x.width + int(constants.bits[on_dsp].max()))
-        cost.chain.append(Op("dsp", 1, {DSP_STAGE[ctx.device]: dsp_bits, "ff_pipeline_bit": float(n_nz - on_dsp.sum()) * sum_bits}))
+        made = float(distinct.sum() - on_dsp.sum()) * sum_bits  # the other products (each made once)
+        cost.chain.append(Op("dsp", 1, {DSP_STAGE[ctx.device]: dsp_bits, "ff_pipeline_bit": made}))
     elif fabric_digits and x.width > 2:  # shift-and-add (a 1-2 bit input only selects the constant)
-        cost.chain.append(Op.holding("add", math.ceil(math.log2(fabric_digits)), n_nz * sum_bits))
+        cost.chain.append(Op.holding("add", math.ceil(math.log2(fabric_digits)), float(distinct.sum()) * sum_bits))
     per_output = max(1, constants.per_output) + 1
     for level in range(levels):
         per_output = math.ceil(per_output / 2)
@@ -642,6 +681,10 @@ class Design:
         self.mul_impl = mul_impl
         self.device = device_class(part)
         self.stream = any(layer.get("io_type") == "io_stream" for layer in layers)
+        # an io_parallel top that is a dataflow region (hls4ml's PipelineStyle: Resource strategy,
+        # partitioned convolutions) hands the layers' outputs over in channels, not in registers of
+        # the top (the L1 jet tagger: 0.5 counted a 2480-bit top register it does not have, FF +58%)
+        self.dataflow_top = any(layer.get("pipeline_style") == "dataflow" for layer in layers)
         self.input_pixels, pixels = {}, 1  # io_stream: pixels of the stream into each layer
         for layer in layers:
             self.input_pixels[layer["name"]] = pixels
@@ -656,7 +699,8 @@ class Design:
             for key in (layer["name"], layer.get("recurrent_weights")):
                 if key in weights and "weight" in layer:
                     values = np.asarray(weights[key])
-                    self.constants[key] = Constants.of(values, _fixed(layer["weight"]), _n_out(layer, values))
+                    elementwise = layer["class"] == "BatchNormalization"
+                    self.constants[key] = Constants.of(values, _fixed(layer["weight"]), _n_out(layer, values), elementwise)
 
     def _layer_cost(self, layer: dict, ctx: Context) -> LayerCost:
         cost = LayerCost(layer["name"], layer["class"])
@@ -691,6 +735,8 @@ class Design:
             _convolution_shape(layer, ctx, cost)
         elif self.stream and layer["class"] != "BatchNormalization":  # a Dense reads its input pixels, then computes
             cost.extra_cycles += cost.step - 1
+            # and takes the next input only R cycles later (the pixel CNN's R = 1272 Dense: interval 1272)
+            cost.min_run = cost.step
             cost.items, cost.step = self.input_pixels[name], 1.0
         elif self.stream:
             cost.items = _stream_pixels(layer["output_shape"])
@@ -701,7 +747,7 @@ class Design:
     def layer_costs(self, c: dict) -> list[LayerCost]:
         """Every layer's hardware. It depends on the coefficients only through the binding
         of the multiplications (``mult_min_digits``, ``dsp_min_*``): cached per binding."""
-        binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_const_bits"])
+        binding = (c["mult_min_digits"], c["dsp_min_input_bits"], c["dsp_min_weight_bits"])
         if binding not in self._layer_costs:
             ctx = Context(c, self.mul_impl, self.stream, self.device)
             self._layer_costs[binding] = [
@@ -743,16 +789,20 @@ class Design:
         intervals = [cost.interval(c) for cost in costs]
         runs = [cost.items * ii for cost, ii in zip(costs, intervals)]
         top = {}  # io_parallel: the top function's registers between layers of no latency
-        if not self.stream and registers_held:
+        if not self.stream and registers_held and not self.dataflow_top:
             top = self._top_registers(costs, [depth + run - 1 for depth, run in zip(depths, runs)], delay)
         if self.stream:  # dataflow: the slowest layer, plus the fill of every other layer
             totals = [run + depth for run, depth in zip(runs, depths)]
             fills = [cost.fill_items * ii + depth + c["stream_layer_cycles"] for cost, ii, depth in zip(costs, intervals, depths)]
             slowest = int(np.argmax(totals)) if totals else 0
             latency = (totals[slowest] if totals else 0) + sum(f for i, f in enumerate(fills) if i != slowest)
+        elif self.dataflow_top:  # io_parallel processes one after the other, each handing its output over in a channel
+            # (the L1 jet tagger: 12 cycles for instances of 5 in all, 8 processes; the VAE's Resource
+            # designs: 4 cycles for 5 processes of no latency)
+            latency = sum(depths) + sum(run - 1 for run in runs) + c["dataflow_process_cycles"] * max(0, len(costs) - 1)
         else:  # one layer after the other; a layer's last item starts (items x interval - 1) cycles after its first
             latency = sum(depths) + sum(run - 1 for run in runs) + registers * sum(pipelined)
-        busy = [max(run, depth) if cost.busy else run for cost, run, depth in zip(costs, runs, depths)]
+        busy = [max(run, depth) if cost.busy else max(run, cost.min_run) for cost, run, depth in zip(costs, runs, depths)]
         return {
             "latency_cycles": max(1, int(round(latency + c["top_cycles"]))),
             "interval": max(1, int(math.ceil(max(busy, default=1)))),
@@ -811,6 +861,11 @@ class Design:
         else:  # the top function registers the network's input
             first = next((l for l in self.layers if l["class"] in ("Input", "InputLayer")), None)
             add("FF", "ff_io_bit", int(np.prod(first["output_shape"])) * _bits(first, "result") if first else 0)
+            # a top pipeline with an interval II > 1 selects its calls' operands in each of its
+            # II states: the Multiplexer line of the top function, 22-31 LUTs at II = 2, 175-231
+            # at II = 34-48 (Vitis HLS 2021.1), +44 at II = 4 (2023.2), +74 at II = 12 (Vivado HLS
+            # 2020.1), over what the same tools build at II = 1
+            add("LUT", "lut_top_state", 0 if self.dataflow_top else max(0, timing["interval"] - 1))
         value = lambda entries: sum(c.get(term, 0.0) * amount for term, amount in entries.items())  # noqa: E731
         totals = {metric: value(entries) for metric, entries in terms.items()}
         totals["BRAM_18K"] = int(round(totals["BRAM_18K"]))  # block counts
