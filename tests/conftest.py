@@ -25,6 +25,7 @@ JET_MODELS = FIXTURES / "models" / "jet_dnn"
 LONGEST_FIRST = ("reference_run", "test_control_workflow", "test_emulator", "test_search", "test_own_models", "test_workflow")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(items):
     """A test that runs the workflow is slow: ``pytest -m "not slow"`` leaves it out.
 
