@@ -20,11 +20,30 @@ HLS_REPORTS_MORE = FIXTURES / "hls_reports_more"
 JET_MODELS = FIXTURES / "models" / "jet_dnn"
 
 
+# The groups of tests that take minutes, longest first (pytest --durations): they start
+# first, so that the two workers of the README's test command (pytest-xdist, -n 2) end together.
+LONGEST_FIRST = ("reference_run", "test_control_workflow", "test_emulator", "test_search", "test_own_models", "test_workflow")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(items):
-    """A test that runs the workflow is slow: ``pytest -m "not slow"`` leaves it out."""
+    """A test that runs the workflow is slow: ``pytest -m "not slow"`` leaves it out.
+
+    Each test also gets an ``xdist_group`` (pyproject: ``--dist loadgroup``), so that one
+    worker runs it with the rest of its group and each expensive fixture is built once: a
+    module's tests form a group (its module fixtures), and so do all the modules that read
+    the session's :func:`reference_run`. Groups stay whole and keep their order; the longest
+    start first."""
+    readers = {item.module.__name__ for item in items if "reference_run" in item.fixturenames}
+    groups = {}
     for item in items:
         if item.get_closest_marker("workflow"):
             item.add_marker(pytest.mark.slow)
+        module = item.module.__name__
+        groups[item] = "reference_run" if module in readers else module
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    rank = {group: LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST) for group in groups.values()}
+    items.sort(key=lambda item: rank[groups[item]])  # a stable sort: the order within a rank stays
 
 
 def require_fixtures(path: Path = FIXTURES) -> Path:

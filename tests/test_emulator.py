@@ -398,20 +398,9 @@ class _ArraySplit:
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> list[Simulated]:
-    """Every project converted, compiled with tracing (two g++ at a time) and simulated."""
+    """Every project converted, compiled with tracing (two g++ at a time, while the next
+    projects are converted) and simulated."""
     root = tmp_path_factory.mktemp("emulator")
-    items = []
-    for seed, io_type, families in PROJECTS:
-        name = f"p{seed}"
-        model, cfg = random_project(seed, io_type, families, name)
-        hls_model = _convert(model, cfg, io_type, root / name, name)
-        xs = random_inputs(hls_model, N_SAMPLES, seed)
-        items.append(Simulated(name, hls_model, xs if len(xs) > 1 else xs[0]))
-    items += _hlsnake_digits_designs(root)
-    for item in items:  # hls4ml's writer prints and is not thread-safe: write here, compile in threads
-        item.hls_model.config.trace_output = True
-        with contextlib.redirect_stdout(io.StringIO()):
-            item.hls_model.write()
 
     def build(item):
         try:
@@ -419,8 +408,26 @@ def simulated(tmp_path_factory) -> list[Simulated]:
         except Exception as exc:  # reported by the test of this project
             item.error = repr(exc)
 
+    items, builds = [], []
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(build, items))
+
+        def write_and_build(item):  # hls4ml's writer prints and is not thread-safe: write here, compile in threads
+            item.hls_model.config.trace_output = True
+            with contextlib.redirect_stdout(io.StringIO()):
+                item.hls_model.write()
+            items.append(item)
+            builds.append(pool.submit(build, item))
+
+        for seed, io_type, families in PROJECTS:
+            name = f"p{seed}"
+            model, cfg = random_project(seed, io_type, families, name)
+            hls_model = _convert(model, cfg, io_type, root / name, name)
+            xs = random_inputs(hls_model, N_SAMPLES, seed)
+            write_and_build(Simulated(name, hls_model, xs if len(xs) > 1 else xs[0]))
+        for item in _hlsnake_digits_designs(root):
+            write_and_build(item)
+        for done in builds:
+            done.result()
     for item in items:
         if item.error is None:
             item.hls_model.compile = lambda: None  # trace() would recompile what is compiled already

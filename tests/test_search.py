@@ -461,13 +461,24 @@ def searched(tmp_path_factory):
     return workdir, proc
 
 
+def copy_of(workdir, to):
+    """A copy of a finished run (results and Snakemake's records, times kept), so that a
+    test that runs it on neither sees nor leaves another test's runs, in any order."""
+    shutil.copytree(workdir, to, symlinks=True)
+    return to
+
+
 @pytest.fixture
 def searched_copy(searched, tmp_path):
-    """A copy of the finished search (results and Snakemake's records, times kept), so that
-    a test that runs it on neither sees nor leaves another test's runs, in any order."""
-    workdir = tmp_path / "search"
-    shutil.copytree(searched[0], workdir, symlinks=True)
-    return workdir
+    return copy_of(searched[0], tmp_path / "search")
+
+
+@pytest.fixture(scope="module")
+def searched_further(searched, tmp_path_factory):
+    """The finished search run on, in a copy, to a budget of 4 (the whole space): read only
+    (a test that runs it on copies it too); and that run's output."""
+    workdir = copy_of(searched[0], tmp_path_factory.mktemp("search_further") / "search")
+    return workdir, run(workdir, search_config(budget=4), "search")
 
 
 @pytest.mark.workflow
@@ -511,10 +522,9 @@ def test_a_finished_search_reruns_nothing(searched_copy):
 
 
 @pytest.mark.workflow
-def test_a_larger_budget_runs_only_the_new_trials(searched_copy):
-    workdir = searched_copy
-    before = pd.read_csv(workdir / ROOT / "search/trials.csv")
-    proc = run(workdir, search_config(budget=4), "search")
+def test_a_larger_budget_runs_only_the_new_trials(searched, searched_further):
+    before = pd.read_csv(searched[0] / ROOT / "search/trials.csv")
+    workdir, proc = searched_further
     counts = job_counts(proc)
     assert counts.get("study_propose") == 1 and counts.get("evaluate") == 1
     assert not {"prepare_data", "train"} & set(counts)
@@ -524,9 +534,8 @@ def test_a_larger_budget_runs_only_the_new_trials(searched_copy):
 
 
 @pytest.mark.workflow
-def test_the_grid_shares_the_search_cache(searched_copy):
-    workdir = searched_copy
-    run(workdir, search_config(budget=4), "search")  # the whole space (4 designs)
+def test_the_grid_shares_the_search_cache(searched_further, tmp_path):
+    workdir = copy_of(searched_further[0], tmp_path / "search")  # searched the whole space (4 designs)
     proc = run(workdir, search_config(budget=4), "grid")
     counts = job_counts(proc)
     assert not {"train", "model_step", "model_step_auto", "hls_convert"} & set(counts)
