@@ -153,9 +153,8 @@ def _first_products(grid: np.ndarray) -> np.ndarray:
     products, and the 10-64 QKeras Dense's 38 (75 products); Vivado HLS's 4-128 iris
     layer 354 (358 distinct of 395). A negated constant is another product (-c: 881 for
     the float jet MLP's first layer where |c| gives 865; the report has 878)."""
-    rows = np.repeat(np.arange(grid.shape[0]), grid.shape[1]).reshape(grid.shape)
-    nonzero = grid != 0
-    pairs = np.stack([rows[nonzero], grid[nonzero]], axis=1)
+    rows, cols = np.nonzero(grid)  # row-major, as the non-zero constants are listed
+    pairs = np.stack([rows, grid[rows, cols]], axis=1)
     first = np.zeros(len(pairs), dtype=bool)
     if len(pairs):
         first[np.unique(pairs, axis=0, return_index=True)[1]] = True
@@ -277,15 +276,15 @@ def _adder_levels(terms: int) -> int:
     return math.ceil(math.log2(max(terms, 0) + 1)) if terms > 0 else 0
 
 
-def _dsp_bound(ctx: Context, x_bits: int, w_bits: int, count: int) -> np.ndarray:
-    """Which of ``count`` true multiplications go on DSPs: all or none, by the widths of the
+def _dsp_bound(ctx: Context, x_bits: int, w_bits: int) -> bool:
+    """Whether a layer's true multiplications go on DSPs: all or none, by the widths of the
     types (the tools bind the product of the declared types, whatever the constant's value:
     Vivado HLS 2019.2 put the 5-significant-bit constants of the float jet MLP, ap_fixed<16,6>,
     on DSPs, 881 distinct products for 878 DSPs, and kept the L1 tagger's 16 x 8-bit ones
     in LUTs); ``config_op mul -impl`` forces either."""
     if ctx.mul_impl in ("dsp", "fabric"):
-        return np.full(count, ctx.mul_impl == "dsp")
-    return np.full(count, x_bits >= ctx.c["dsp_min_input_bits"] and w_bits >= ctx.c["dsp_min_weight_bits"])
+        return ctx.mul_impl == "dsp"
+    return x_bits >= ctx.c["dsp_min_input_bits"] and w_bits >= ctx.c["dsp_min_weight_bits"]
 
 
 def _mux(k: int) -> float:
@@ -326,15 +325,15 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     sum_bits = min(acc.width, x.width + w.width + levels)
     # a product repeated for several outputs (the same input and constant) is made once
     distinct = constants.distinct if constants.distinct is not None else np.ones(n_nz, dtype=bool)
-    true = (constants.digits >= c["mult_min_digits"]) & distinct
-    cheap = (constants.digits >= 2) & ~(constants.digits >= c["mult_min_digits"]) & distinct
+    multiplies = constants.digits >= c["mult_min_digits"]  # else a shift or one adder
+    true = multiplies & distinct
+    cheap = (constants.digits >= 2) & ~multiplies & distinct
     shift_add = (constants.digits - 1) * (x.width + constants.bits)
-    on_dsp = _dsp_bound(ctx, x.width, w.width, n_nz) & true
+    on_dsp = true & _dsp_bound(ctx, x.width, w.width)
     general = layer.get("strategy") == "resource" and rf > 1 and not batchnorm  # (R = 1: the weights are constants again)
     if general:  # weights in a ROM, general multipliers shared R times, zeros included
         mults = math.ceil(n / rf)
-        dsp_mult = ctx.mul_impl == "dsp" or (ctx.mul_impl == "auto" and x.width >= c["dsp_min_input_bits"]
-                                             and w.width >= c["dsp_min_weight_bits"])  # fmt: skip
+        dsp_mult = _dsp_bound(ctx, x.width, w.width)
         dsps = mults * dsp_per_product(x.width, w.width) if dsp_mult else 0
         cost.dsp += dsps
         cost.add("LUT", "lut_fabric_core_bit", 0 if dsp_mult else mults * x.width * w.width)  # general LUT multipliers
@@ -378,7 +377,7 @@ def _matmul(layer: dict, values: np.ndarray, ctx: Context, cost: LayerCost, cons
     if rf > 1 and instances:
         # (the interval follows the multiplications the unrolled loop issues, repeated ones
         # included, as 0.5 did: cardio's 33 products on 32 multipliers at R = 2 take II = 2)
-        issued = int((constants.digits >= c["mult_min_digits"]).sum())
+        issued = int(multiplies.sum())
         cost.step = max(1, min(rf, math.ceil(issued / instances)))
     # the chain of one output: its multiplier, then its adder tree, level by level (the
     # live partial sums halve at each level)
