@@ -444,11 +444,11 @@ def load_case(row: dict, fixtures: Path) -> Case:
     # the top's structure as synthesised: older hls4ml made some io_parallel tops dataflow regions
     # where hls4ml 1.3 pipelines them (the L1 jet tagger)
     synthesised_style = {"dataflow": "dataflow", "yes": "pipeline"}.get(_top_pipeline(report_path) or "")
-    if synthesised_style and settings["io_type"] == "io_parallel":
+    converted_style = layers[0].get("pipeline_style") if layers else None  # every layer carries the top's style
+    if synthesised_style and settings["io_type"] == "io_parallel" and converted_style != synthesised_style:
+        notes.append(f"top function: {synthesised_style} as synthesised, not {converted_style}")
         for layer in layers:
-            if layer.get("pipeline_style") != synthesised_style:
-                notes.append(f"top function: {synthesised_style} as synthesised, not {layer.get('pipeline_style')}")
-                layer["pipeline_style"] = synthesised_style
+            layer["pipeline_style"] = synthesised_style
     return Case(row["dir"], network_of(row["dir"]), report["tool"], report["tool_version"], layers, weights,
                 report["clock_target_ns"], report["clock_uncertainty_ns"], report["part"], mul_impl(fixture), truth, instances,
                 breakdown, notes)  # fmt: skip
